@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Creates .venv and installs editai (with dev tools) into it when pyproject.toml changed.
+# Sourced by scripts/serve and scripts/test; safe to run again and again.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+PY="${PYTHON:-}"
+if [ -z "$PY" ]; then
+  for candidate in python3.13 python3.12 python3.11 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+      PY="$candidate"; break
+    fi
+  done
+fi
+[ -n "$PY" ] || { echo "error: Python >= 3.11 is required" >&2; exit 1; }
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "==> creating virtual environment in .venv" >&2
+  "$PY" -m venv "$VENV"
+fi
+STAMP="$VENV/.editai-installed"
+WANT="$(cat "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
+if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
+  echo "==> installing editai and its dependencies into .venv" >&2
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROOT[dev]"
+  echo "$WANT" > "$STAMP"
+fi
+export PATH="$VENV/bin:$PATH"

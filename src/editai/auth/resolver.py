@@ -1,0 +1,96 @@
+"""Turns request headers into a verified Principal and a ProfileContext (DESIGN §4)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from editai.auth.principal import Principal, ProfileContext
+from editai.auth.tokens import TokenVerifier, bearer_token
+from editai.db.tenancy import SessionFactory
+from editai.errors import AppError, Forbidden, NotFound, Unauthenticated
+from editai.profiles.repository import AccountRepository
+from editai.settings import Settings
+
+
+@dataclass(slots=True)
+class Identity:
+    """Outcome of authentication; errors are kept, and raised only by fields that need them."""
+
+    principal: Principal | None = None
+    auth_error: AppError | None = None
+    profile: ProfileContext | None = None
+    profile_error: AppError | None = None
+
+    def require_principal(self) -> Principal:
+        if self.principal is None:
+            raise self.auth_error or Unauthenticated()
+        return self.principal
+
+    def require_profile(self) -> ProfileContext:
+        self.require_principal()
+        if self.profile is None:
+            raise self.profile_error or NotFound("Profile not found")
+        return self.profile
+
+
+class IdentityResolver:
+    def __init__(self, settings: Settings, sessions: SessionFactory, verifier: TokenVerifier):
+        self.settings = settings
+        self.sessions = sessions
+        self.verifier = verifier
+
+    async def resolve(self, authorization: str | None, profile_header: str | None) -> Identity:
+        identity = Identity()
+        try:
+            identity.principal = await self._authenticate(authorization)
+        except Unauthenticated as exc:
+            identity.auth_error = exc
+            return identity
+        if identity.principal is None:
+            return identity
+        try:
+            identity.profile = await self._profile(identity.principal, profile_header)
+        except (NotFound, Forbidden) as exc:
+            identity.profile_error = exc
+        return identity
+
+    async def _authenticate(self, authorization: str | None) -> Principal | None:
+        if self.settings.auth_disabled:
+            return Principal(uuid.UUID(self.settings.dev_user_id), self.settings.dev_user_email)
+        token = bearer_token(authorization)
+        if token is None:
+            return None
+        return await self.verifier.verify(token)
+
+    async def _profile(self, principal: Principal, header: str | None) -> ProfileContext:
+        requested: uuid.UUID | None = None
+        if header is not None and header.strip():
+            try:
+                requested = uuid.UUID(header.strip())
+            except ValueError:
+                requested = None
+                invalid_header = True
+            else:
+                invalid_header = False
+        else:
+            invalid_header = False
+        # System session: resolving a profile id has to look across users to tell
+        # "not yours" (FORBIDDEN) from "does not exist" (NOT_FOUND).
+        async with self.sessions.system_transaction() as session:
+            accounts = AccountRepository(session)
+            default_id, owner = await accounts.lookup(principal.user_id, requested)
+            if default_id is None:
+                await accounts.ensure_user_with_default_profile(principal.user_id, principal.email)
+                default_id, owner = await accounts.lookup(principal.user_id, requested)
+        if invalid_header:
+            raise NotFound("Profile not found")
+        if requested is None:
+            if default_id is None:  # pragma: no cover - ensured just above
+                raise RuntimeError("default profile missing after creation")
+            return ProfileContext(default_id, principal.user_id)
+        if owner is None:
+            raise NotFound("Profile not found")
+        if owner != principal.user_id:
+            raise Forbidden("This profile belongs to another user")
+        return ProfileContext(requested, principal.user_id)

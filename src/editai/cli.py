@@ -1,0 +1,175 @@
+"""``editai`` command line: serve, migrate, export-schema, token."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import uuid
+from pathlib import Path
+
+from editai.settings import Environment, get_settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from editai.app import create_app
+    from editai.auth.tokens import mint_token
+    from editai.logging import configure_logging
+
+    settings = get_settings()
+    settings.host, settings.port = args.host or settings.host, args.port or settings.port
+    configure_logging(settings.log_level, settings.logs_as_json)
+    app = create_app(settings)  # refuses unsafe settings before anything listens
+    if settings.env is Environment.development and settings.jwt_secret is not None:
+        token = mint_token(settings, settings.dev_user_id, settings.dev_user_email, 30 * 24 * 3600)
+        url = f"http://{settings.host}:{settings.port}/graphql"
+        print(
+            f"\n  GraphiQL:  {url}\n"
+            f"  Dev token (30 days), send as header  Authorization: Bearer <token>\n\n"
+            f"  {token}\n",
+            file=sys.stderr,
+            flush=True,
+        )
+    if args.workers > 1:
+        # Separate processes each build their own app (and engine pool) from the environment.
+        uvicorn.run(
+            "editai.app:configured_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=args.workers,
+            log_config=None,
+            access_log=False,
+        )
+    else:
+        uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from editai.db import migrate
+    from editai.db.engine import create_engine
+    from editai.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.logs_as_json)
+
+    async def run() -> None:
+        engine = create_engine(settings)
+        try:
+            if args.revision.startswith("-") or args.downgrade:
+                await migrate.downgrade(engine, args.revision)
+            else:
+                await migrate.upgrade(engine, args.revision)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from editai.db.engine import create_engine
+    from editai.jobs.worker import Worker
+    from editai.logging import configure_logging
+    from editai.runtime import Runtime
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.logs_as_json)
+    settings.check_startup()
+
+    async def run() -> None:
+        import editai.db.models  # noqa: F401 - every mapper registered
+
+        runtime = Runtime(settings, create_engine(settings))
+        settings.temp_root.mkdir(parents=True, exist_ok=True)
+        await runtime.events.start()
+        worker = Worker(runtime, concurrency=args.concurrency)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await worker.start()
+        try:
+            await stop.wait()
+        finally:
+            await worker.stop()  # hands running jobs back to the queue
+            await runtime.events.stop()
+            await runtime.engine.dispose()
+
+    asyncio.run(run())
+    return 0
+
+
+def _export_schema(args: argparse.Namespace) -> int:
+    from editai.graphql.schema import schema_sdl
+
+    sdl = schema_sdl()
+    if args.output:
+        Path(args.output).write_text(sdl)
+    else:
+        sys.stdout.write(sdl)
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from editai.auth.tokens import mint_token
+
+    settings = get_settings()
+    settings.ensure_dev_jwt_secret()
+    if settings.jwt_secret is None:
+        print("error: set EDITAI_JWT_SECRET to mint tokens", file=sys.stderr)
+        return 2
+    sub = args.sub or settings.dev_user_id
+    try:
+        uuid.UUID(sub)
+    except ValueError:
+        print("error: --sub must be a UUID", file=sys.stderr)
+        return 2
+    print(mint_token(settings, sub, args.email, args.ttl))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="editai", description="EditAI backend")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP server (GraphQL at /graphql)")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument(
+        "--workers", type=int, default=1, help="server processes (PostgreSQL deployments)"
+    )
+    serve.set_defaults(func=_serve)
+
+    mig = sub.add_parser("migrate", help="apply database migrations")
+    mig.add_argument("revision", nargs="?", default="head")
+    mig.add_argument("--downgrade", action="store_true", help="downgrade to REVISION")
+    mig.set_defaults(func=_migrate)
+
+    worker = sub.add_parser("worker", help="run a job worker process (scale-out)")
+    worker.add_argument("--concurrency", type=int, default=None, help="jobs at once")
+    worker.set_defaults(func=_worker)
+
+    export = sub.add_parser("export-schema", help="print the GraphQL schema (SDL)")
+    export.add_argument("--output", "-o", default=None)
+    export.set_defaults(func=_export_schema)
+
+    token = sub.add_parser("token", help="mint a development JWT with the configured secret")
+    token.add_argument("--sub", default=None, help="user id (UUID); default: the dev user")
+    token.add_argument("--email", default=None)
+    token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
+    token.set_defaults(func=_token)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

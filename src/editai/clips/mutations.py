@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import strawberry
+
+from editai.clips.inputs import ExportClipsInput, GenerateClipsInput
+from editai.clips.models import ClipAspect
+from editai.clips.service import ClipService, ExportRequest, GenerateClipsRequest
+from editai.graphql.context import Info
+from editai.graphql.ids import parse_id
+from editai.jobs.types import Job
+
+
+@strawberry.type
+class ClipMutation:
+    @strawberry.mutation(description="Starts a job that cuts distinct clips, best segments first.")
+    async def generate_raw_clips(
+        self, info: Info, project_id: strawberry.ID, input: GenerateClipsInput | None = None
+    ) -> Job:
+        info.context.profile()
+        project = parse_id(project_id, "Project")
+        given = input or GenerateClipsInput()
+        request = GenerateClipsRequest(
+            variant_count=given.variant_count,
+            clip_seconds=given.clip_seconds,
+            aspect=ClipAspect(given.aspect),
+            accurate=given.accurate,
+        )
+        async with info.context.unit_of_work() as session:
+            service = ClipService(session, info.context.job_service(session))
+            job = await service.generate_raw_clips(project, request)
+        return Job.from_model(job)
+
+    @strawberry.mutation(description="Starts a job that exports clips as H.264/AAC MP4.")
+    async def export_clips(
+        self, info: Info, clip_ids: list[strawberry.ID], input: ExportClipsInput | None = None
+    ) -> Job:
+        info.context.profile()
+        ids = [parse_id(i, "Clip") for i in clip_ids]
+        given = input or ExportClipsInput()
+        request = ExportRequest(
+            height=given.height,
+            subtitle_text=given.subtitle_text,
+            mute_ranges=[(r.start_seconds, r.end_seconds) for r in given.mute_ranges],
+        )
+        async with info.context.unit_of_work() as session:
+            service = ClipService(session, info.context.job_service(session))
+            job = await service.export_clips(ids, request)
+        return Job.from_model(job)

@@ -1,0 +1,142 @@
+"""Clip rules: which clips to generate and export, validated before any job exists."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from editai.clips.models import Clip, ClipAspect, ClipStatus
+from editai.clips.repository import ClipRepository
+from editai.errors import BadUserInput, NotFound
+from editai.jobs.models import Job, JobKind
+from editai.jobs.service import JobService
+from editai.projects.models import Project
+from editai.projects.service import ProjectService
+
+MAX_VARIANTS = 20
+MAX_EXPORT_CLIPS = 50
+MIN_EXPORT_HEIGHT, MAX_EXPORT_HEIGHT = 144, 2160
+MAX_SUBTITLE_CHARS = 500
+MAX_MUTE_RANGES = 50
+
+
+@dataclass(frozen=True)
+class GenerateClipsRequest:
+    variant_count: int = 3
+    clip_seconds: float = 30.0
+    aspect: ClipAspect = ClipAspect.SOURCE
+    accurate: bool = False
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    height: int = 1080
+    subtitle_text: str | None = None
+    mute_ranges: list[tuple[float, float]] = field(default_factory=list)
+
+
+def require_source(project: Project) -> float:
+    if not project.source_path or not project.source_duration_seconds:
+        raise BadUserInput("The project has no source video: upload one first")
+    return project.source_duration_seconds
+
+
+class ClipService:
+    def __init__(self, session: AsyncSession, jobs: JobService) -> None:
+        self.session = session
+        self.repo = ClipRepository(session)
+        self.projects = ProjectService(session)
+        self.jobs = jobs
+
+    async def generate_raw_clips(self, project_id: uuid.UUID, req: GenerateClipsRequest) -> Job:
+        project = await self.projects.get(project_id)
+        duration = require_source(project)
+        if not 1 <= req.variant_count <= MAX_VARIANTS:
+            raise BadUserInput(
+                f"variantCount must be between 1 and {MAX_VARIANTS}", field="variantCount"
+            )
+        if not 0 < req.clip_seconds <= duration:
+            raise BadUserInput(
+                f"clipSeconds must be greater than 0 and at most the source duration "
+                f"({duration:.2f} s)",
+                field="clipSeconds",
+            )
+        if req.variant_count * req.clip_seconds > duration + 1e-6:
+            raise BadUserInput(
+                f"{req.variant_count} distinct clips of {req.clip_seconds:g} s do not fit in "
+                f"a {duration:.2f} s source",
+                field="variantCount",
+            )
+        return await self.jobs.enqueue(
+            JobKind.GENERATE_RAW_CLIPS,
+            project.id,
+            {
+                "variant_count": req.variant_count,
+                "clip_seconds": req.clip_seconds,
+                "aspect": req.aspect.value,
+                "accurate": req.accurate,
+            },
+        )
+
+    async def export_clips(self, clip_ids: Sequence[uuid.UUID], req: ExportRequest) -> Job:
+        unique = list(dict.fromkeys(clip_ids))
+        if not unique:
+            raise BadUserInput("Give at least one clip to export", field="clipIds")
+        if len(unique) > MAX_EXPORT_CLIPS:
+            raise BadUserInput(f"At most {MAX_EXPORT_CLIPS} clips per export", field="clipIds")
+        clips = {c.id: c for c in await self.repo.get_many(unique)}
+        missing = [i for i in unique if i not in clips]
+        if missing:
+            raise NotFound("Clip not found")
+        if not MIN_EXPORT_HEIGHT <= req.height <= MAX_EXPORT_HEIGHT or req.height % 2:
+            raise BadUserInput(
+                f"height must be an even number from {MIN_EXPORT_HEIGHT} to {MAX_EXPORT_HEIGHT}",
+                field="height",
+            )
+        if req.subtitle_text is not None and len(req.subtitle_text) > MAX_SUBTITLE_CHARS:
+            raise BadUserInput(
+                f"subtitleText must be at most {MAX_SUBTITLE_CHARS} characters",
+                field="subtitleText",
+            )
+        if len(req.mute_ranges) > MAX_MUTE_RANGES:
+            raise BadUserInput(f"At most {MAX_MUTE_RANGES} mute ranges", field="muteRanges")
+        for clip in clips.values():
+            if clip.status not in (ClipStatus.READY, ClipStatus.EXPORTED) or not clip.media_path:
+                raise BadUserInput("Only rendered clips can be exported", field="clipIds")
+            _check_ranges(req.mute_ranges, clip)
+        mute_ranges = _merged(req.mute_ranges)
+        projects = {c.project_id for c in clips.values()}
+        return await self.jobs.enqueue(
+            JobKind.EXPORT_CLIPS,
+            next(iter(projects)) if len(projects) == 1 else None,
+            {
+                "clip_ids": [str(i) for i in unique],
+                "height": req.height,
+                "subtitle_text": req.subtitle_text,
+                "mute_ranges": [list(r) for r in mute_ranges],
+            },
+        )
+
+
+def _check_ranges(ranges: list[tuple[float, float]], clip: Clip) -> None:
+    length = clip.end_seconds - clip.start_seconds
+    for start, end in ranges:
+        if not 0 <= start < end <= length + 1e-6:
+            raise BadUserInput(
+                f"Each mute range needs 0 <= start < end <= the clip length ({length:.2f} s)",
+                field="muteRanges",
+            )
+
+
+def _merged(ranges: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Sorted, overlapping ranges joined: the export mutes their union, in order."""
+    merged: list[tuple[float, float]] = []
+    for start, end in sorted(ranges):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from editai.clips.models import Clip as ClipModel
+from editai.clips.models import ClipAspect as ClipAspectValue
+from editai.clips.models import ClipStatus as ClipStatusValue
+from editai.errors import NotFound
+from editai.graphql.context import Info
+from editai.graphql.relay import Connection
+from editai.media.downloads import download_url
+
+if TYPE_CHECKING:
+    from editai.projects.types import Project
+
+strawberry.enum(
+    ClipAspectValue, name="ClipAspect", description="SOURCE keeps the source frame; Rw_h crops."
+)
+ClipAspect = ClipAspectValue
+strawberry.enum(ClipStatusValue, name="ClipStatus")
+ClipStatus = ClipStatusValue
+
+
+@strawberry.type
+class Clip:
+    id: strawberry.ID
+    variant_index: int
+    start_seconds: float
+    end_seconds: float
+    aspect: ClipAspect
+    status: ClipStatus
+    created_at: datetime
+    _model: strawberry.Private[ClipModel]
+
+    @classmethod
+    def from_model(cls, m: ClipModel) -> Clip:
+        return cls(
+            id=strawberry.ID(str(m.id)),
+            variant_index=m.variant_index,
+            start_seconds=m.start_seconds,
+            end_seconds=m.end_seconds,
+            aspect=ClipAspect(m.aspect),
+            status=ClipStatus(m.status),
+            created_at=m.created_at,
+            _model=m,
+        )
+
+    @strawberry.field
+    def duration_seconds(self) -> float:
+        return self.end_seconds - self.start_seconds
+
+    @strawberry.field(
+        description="Signed, expiring URL of the clip file (the export when there is one); "
+        "null until rendered. Answers HTTP Range requests."
+    )
+    def download_url(self, info: Info) -> str | None:
+        return download_url(
+            info.context.services, self._model.export_path or self._model.media_path
+        )
+
+    @strawberry.field
+    async def project(
+        self, info: Info
+    ) -> Annotated[Project, strawberry.lazy("editai.projects.types")]:
+        from editai.projects.types import Project
+
+        project = await info.context.loaders.project.load(self._model.project_id)
+        if project is None:  # pragma: no cover - FK + same-profile composite key
+            raise NotFound("Project not found")
+        return Project.from_model(project)
+
+
+@strawberry.type
+class ClipConnection(Connection[Clip]):
+    pass

@@ -1,0 +1,25 @@
+"""Imports every model so ``Base.metadata`` is complete (Alembic, tests, tools)."""
+
+from editai.clips.models import Clip
+from editai.costs.models import ApiCost
+from editai.db.base import Base
+from editai.jobs.models import Job
+from editai.profiles.models import Profile, User
+from editai.projects.models import Project
+from editai.publishing.models import Publication
+from editai.segments.models import Segment
+
+TENANT_TABLES = ("projects", "clips", "segments", "jobs", "api_costs", "publications")
+
+__all__ = [
+    "TENANT_TABLES",
+    "ApiCost",
+    "Base",
+    "Clip",
+    "Job",
+    "Profile",
+    "Project",
+    "Publication",
+    "Segment",
+    "User",
+]

@@ -1,0 +1,318 @@
+"""Tenant scoping: THE hook.
+
+A session is created *for* a scope. Every ORM SELECT/UPDATE/DELETE it runs gets the
+scope's criteria added (``with_loader_criteria`` on the mixins, aliases included);
+every flush stamps and checks ownership; a session with no scope that touches a
+scoped model raises. On PostgreSQL each transaction also switches to the tenant
+role and publishes the scope to row-level security policies, the second wall that
+catches what the ORM hook cannot see (``text()``, Core statements).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event, false, inspect, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_loader_criteria
+from sqlalchemy.sql.elements import BindParameter
+
+from editai.db.base import ProfileScoped, UserScoped
+
+
+class TenancyViolation(RuntimeError):
+    """A session tried to read or write outside its scope. Always a bug; never masked."""
+
+
+@dataclass(frozen=True, slots=True)
+class TenantScope:
+    user_id: uuid.UUID | None = None
+    profile_id: uuid.UUID | None = None
+    system: bool = False
+
+    def describe(self) -> str:
+        if self.system:
+            return "system"
+        return f"user={self.user_id} profile={self.profile_id}"
+
+
+_SCOPE_KEY = "editai.scope"
+_ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_UNSCOPED = TenantScope()
+
+
+def scope_of(session: Session | AsyncSession) -> TenantScope:
+    info = session.info if isinstance(session, Session) else session.sync_session.info
+    scope = info.get(_SCOPE_KEY)
+    return scope if isinstance(scope, TenantScope) else _UNSCOPED
+
+
+class TenantSession(Session):
+    """Session class carrying the tenancy event listeners (and nothing else)."""
+
+
+def _is_subclass(mapper_cls: type, base: type) -> bool:
+    return isinstance(mapper_cls, type) and issubclass(mapper_cls, base)
+
+
+def _touched_classes(state: ORMExecuteState) -> list[type]:
+    classes: list[type] = []
+    for mapper in state.all_mappers:
+        classes.append(mapper.class_)
+    return classes
+
+
+@event.listens_for(TenantSession, "do_orm_execute")
+def _add_tenant_criteria(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_insert or state.is_update or state.is_delete):
+        return
+    scope = scope_of(state.session)
+    if scope.system:
+        return
+    touched = _touched_classes(state)
+    if state.is_insert or state.is_update:
+        _check_dml_owner_values(state, scope, touched)
+    if state.is_insert:
+        return
+    if scope.profile_id is None and any(_is_subclass(c, ProfileScoped) for c in touched):
+        raise TenancyViolation(
+            f"profile-scoped model queried by a session without a profile ({scope.describe()})"
+        )
+    if scope.user_id is None and any(_is_subclass(c, UserScoped) for c in touched):
+        raise TenancyViolation(
+            f"user-scoped model queried by a session without a user ({scope.describe()})"
+        )
+    profile_id = scope.profile_id
+    user_id = scope.user_id
+    # The ids are closure variables, tracked as bound parameters of the cached lambda:
+    # never default arguments, which the statement cache would freeze.
+    profile_criteria = (
+        with_loader_criteria(
+            ProfileScoped,
+            lambda cls: cls.profile_id == profile_id,
+            include_aliases=True,
+            track_closure_variables=True,
+        )
+        if profile_id is not None
+        # Backstop for an entity the check above could not see (e.g. only in a join).
+        else with_loader_criteria(ProfileScoped, lambda cls: false(), include_aliases=True)
+    )
+    user_criteria = (
+        with_loader_criteria(
+            UserScoped,
+            lambda cls: cls.user_id == user_id,
+            include_aliases=True,
+            track_closure_variables=True,
+        )
+        if user_id is not None
+        else with_loader_criteria(UserScoped, lambda cls: false(), include_aliases=True)
+    )
+    state.statement = state.statement.options(profile_criteria, user_criteria)
+
+
+_MISSING = object()
+
+
+def _check_dml_owner_values(
+    state: ORMExecuteState, scope: TenantScope, touched: list[type]
+) -> None:
+    """ORM ``insert()``/``update()`` statements bypass the flush: check the owner they write.
+
+    An INSERT must write the session's own id into every row; an UPDATE may only write
+    it. ORM bulk UPDATE by primary key (a list of parameter sets) ignores loader
+    criteria, so it would reach other tenants' rows: refused outright.
+    """
+    owners: list[tuple[str, uuid.UUID | None]] = []
+    if any(_is_subclass(c, ProfileScoped) for c in touched):
+        owners.append(("profile_id", scope.profile_id))
+    if any(_is_subclass(c, UserScoped) for c in touched):
+        owners.append(("user_id", scope.user_id))
+    if not owners:
+        return
+    if state.is_update and state.is_executemany:
+        raise TenancyViolation("ORM bulk UPDATE by primary key is not tenant-filtered; refused")
+    for key, allowed in owners:
+        for value in _written_values(state, key):
+            if value is _MISSING and state.is_update:
+                continue
+            if allowed is None or _as_uuid(value) != allowed:
+                verb = "INSERT" if state.is_insert else "UPDATE"
+                raise TenancyViolation(
+                    f"ORM {verb} writes {key} outside the session's scope ({scope.describe()})"
+                )
+
+
+def _written_values(state: ORMExecuteState, key: str) -> list[object]:
+    """What the statement writes to column ``key``: one entry per row (``_MISSING`` if not)."""
+    statement: Any = state.statement
+    if state.is_from_statement:  # select(Model).from_statement(insert(Model)...)
+        statement = statement.element
+    if getattr(statement, "_select_names", None):  # INSERT ... FROM SELECT: not inspectable
+        return [_MISSING]
+    # The statement's own VALUES (SQLAlchemy keeps them in these attributes) ...
+    value_sets: list[Any] = []
+    if getattr(statement, "_values", None):
+        value_sets.append(statement._values)
+    for rows in getattr(statement, "_multi_values", ()):
+        value_sets.extend(rows)
+    # ... and the parameter sets passed to execute() (a list for bulk INSERT).
+    params = state.parameters
+    if isinstance(params, list):
+        value_sets.extend(params)
+    elif params:
+        value_sets.append(params)
+    if not value_sets:
+        return [_MISSING]
+    found: list[object] = []
+    for value_set in value_sets:
+        if not isinstance(value_set, Mapping):  # positional VALUES: cannot tell
+            found.append(_MISSING)
+            continue
+        value = _MISSING
+        for column, candidate in value_set.items():
+            if (column if isinstance(column, str) else getattr(column, "key", None)) == key:
+                value = candidate.value if isinstance(candidate, BindParameter) else candidate
+        found.append(value)
+    return found
+
+
+def _as_uuid(value: object) -> uuid.UUID | None:
+    if isinstance(value, uuid.UUID):
+        return value
+    if isinstance(value, str):
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            return None
+    return None  # missing, NULL or an SQL expression: never provably the session's own id
+
+
+@event.listens_for(TenantSession, "before_flush")
+def _stamp_and_check_owner(session: Session, _flush_context: Any, _instances: Any) -> None:
+    scope = scope_of(session)
+    if scope.system:
+        return
+    for obj in session.new:
+        _check_new(obj, scope)
+    for obj in list(session.dirty) + list(session.deleted):
+        _check_existing(obj, scope)
+
+
+def _check_new(obj: object, scope: TenantScope) -> None:
+    if isinstance(obj, ProfileScoped):
+        if scope.profile_id is None:
+            raise TenancyViolation(f"insert of {type(obj).__name__} without a profile scope")
+        if obj.profile_id is None:
+            obj.profile_id = scope.profile_id
+        elif obj.profile_id != scope.profile_id:
+            raise TenancyViolation(f"insert of {type(obj).__name__} into another profile")
+    if isinstance(obj, UserScoped):
+        if scope.user_id is None:
+            raise TenancyViolation(f"insert of {type(obj).__name__} without a user scope")
+        if getattr(obj, "user_id", None) is None:
+            obj.user_id = scope.user_id
+        elif obj.user_id != scope.user_id:
+            raise TenancyViolation(f"insert of {type(obj).__name__} for another user")
+
+
+def _check_existing(obj: object, scope: TenantScope) -> None:
+    owner_checks: list[tuple[str, uuid.UUID | None]] = []
+    if isinstance(obj, ProfileScoped):
+        owner_checks.append(("profile_id", scope.profile_id))
+    if isinstance(obj, UserScoped):
+        owner_checks.append(("user_id", scope.user_id))
+    if not owner_checks:
+        return
+    attrs = inspect(obj).attrs
+    for key, allowed in owner_checks:
+        history = attrs[key].history
+        values = (
+            set(history.deleted or ()) | set(history.unchanged or ()) | set(history.added or ())
+        )
+        if allowed is None or values - {allowed}:
+            raise TenancyViolation(f"change of {type(obj).__name__} outside the session's scope")
+
+
+@event.listens_for(TenantSession, "after_begin")
+def _publish_scope_to_postgres(
+    session: Session, _transaction: SessionTransaction, connection: Connection
+) -> None:
+    if connection.dialect.name != "postgresql":
+        return
+    scope = scope_of(session)
+    if scope.system:
+        return
+    role = session.info.get("editai.tenant_role")
+    # One round trip. set_config('role', ..., true) is SET LOCAL ROLE: the transaction drops
+    # to the non-owner role, so row-level security applies to everything it runs.
+    connection.execute(
+        _SET_SCOPE_WITH_ROLE_SQL if role else _SET_SCOPE_SQL,
+        {
+            "profile_id": str(scope.profile_id) if scope.profile_id else "",
+            "user_id": str(scope.user_id) if scope.user_id else "",
+            **({"role": role} if role else {}),
+        },
+    )
+
+
+_SET_SCOPE_SQL = text(
+    "SELECT set_config('app.profile_id', :profile_id, true), "
+    "set_config('app.user_id', :user_id, true)"
+)
+_SET_SCOPE_WITH_ROLE_SQL = text(
+    "SELECT set_config('role', :role, true), "
+    "set_config('app.profile_id', :profile_id, true), "
+    "set_config('app.user_id', :user_id, true)"
+)
+
+
+class SessionFactory:
+    """Creates sessions for a scope. The only way the application gets a session."""
+
+    def __init__(self, engine: AsyncEngine, tenant_role: str | None = None) -> None:
+        self.engine = engine
+        if tenant_role and not _ROLE_NAME.fullmatch(tenant_role):
+            raise ValueError(f"invalid PostgreSQL role name: {tenant_role!r}")
+        self.tenant_role = tenant_role if engine.dialect.name == "postgresql" else None
+        self._maker = async_sessionmaker(
+            engine, expire_on_commit=False, autoflush=False, sync_session_class=TenantSession
+        )
+
+    def _new(self, scope: TenantScope) -> AsyncSession:
+        session = self._maker()
+        session.sync_session.info[_SCOPE_KEY] = scope
+        if self.tenant_role:
+            session.sync_session.info["editai.tenant_role"] = self.tenant_role
+        return session
+
+    def tenant(self, profile_id: uuid.UUID | None, user_id: uuid.UUID | None) -> AsyncSession:
+        """A session for one user, and for one of its profiles when given."""
+        if profile_id is None and user_id is None:
+            raise TenancyViolation("a tenant session needs a user or a profile")
+        return self._new(TenantScope(user_id=user_id, profile_id=profile_id))
+
+    def unscoped(self) -> AsyncSession:
+        """A session with no scope at all: any scoped model it touches raises."""
+        return self._new(_UNSCOPED)
+
+    def system(self) -> AsyncSession:
+        """Explicit, greppable bypass for auth bootstrap, the worker's claim loop, janitors."""
+        return self._new(TenantScope(system=True))
+
+    @asynccontextmanager
+    async def tenant_transaction(
+        self, profile_id: uuid.UUID | None, user_id: uuid.UUID | None
+    ) -> AsyncIterator[AsyncSession]:
+        async with self.tenant(profile_id, user_id) as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def system_transaction(self) -> AsyncIterator[AsyncSession]:
+        async with self.system() as session, session.begin():
+            yield session

@@ -1,0 +1,44 @@
+"""Errors the API shows to clients. Each carries one of the fixed ``extensions.code`` values.
+
+Anything else raised while serving a request is a bug: it is logged with its traceback
+and shown to the client only as ``INTERNAL_SERVER_ERROR``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class AppError(Exception):
+    code: ClassVar[str] = "INTERNAL_SERVER_ERROR"
+    default_message: ClassVar[str] = "Internal server error"
+
+    def __init__(self, message: str | None = None, **extensions: Any) -> None:
+        super().__init__(message or self.default_message)
+        self.message = message or self.default_message
+        self.extensions = extensions
+
+
+class Unauthenticated(AppError):
+    code = "UNAUTHENTICATED"
+    default_message = "Authentication required"
+
+
+class Forbidden(AppError):
+    code = "FORBIDDEN"
+    default_message = "Access denied"
+
+
+class NotFound(AppError):
+    code = "NOT_FOUND"
+    default_message = "Not found"
+
+
+class BadUserInput(AppError):
+    code = "BAD_USER_INPUT"
+    default_message = "Invalid input"
+
+
+class Conflict(AppError):
+    code = "CONFLICT"
+    default_message = "Conflict"

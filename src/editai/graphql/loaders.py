@@ -1,0 +1,55 @@
+"""DataLoaders, created per operation (never module-level: their caches are tenant data)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.dataloader import DataLoader
+
+from editai.clips.models import Clip
+from editai.clips.repository import ClipRepository
+from editai.pagination import Cursor
+from editai.projects.models import Project
+from editai.projects.repository import ProjectRepository
+from editai.segments.models import Segment
+from editai.segments.repository import SegmentRepository
+
+ClipPageKey = tuple[uuid.UUID, int, str | None]  # (project id, first + 1, after cursor)
+
+
+class Loaders:
+    def __init__(self, session: AsyncSession, lock: asyncio.Lock) -> None:
+        self.session = session
+        self.lock = lock
+        self.project = DataLoader[uuid.UUID, Project | None](self._load_projects)
+        self.clips_page = DataLoader[ClipPageKey, list[Clip]](self._load_clip_pages)
+        self.segments = DataLoader[uuid.UUID, list[Segment]](self._load_segments)
+
+    async def _load_projects(self, ids: Sequence[uuid.UUID]) -> list[Project | None]:
+        async with self.lock:
+            rows = await ProjectRepository(self.session).get_many(list(ids))
+        found = {p.id: p for p in rows}
+        return [found.get(i) for i in ids]
+
+    async def _load_clip_pages(self, keys: Sequence[ClipPageKey]) -> list[list[Clip]]:
+        repo = ClipRepository(self.session)
+        results: dict[ClipPageKey, list[Clip]] = {}
+        # One query per distinct (limit, cursor) — in practice one for the whole page.
+        by_window: dict[tuple[int, str | None], list[uuid.UUID]] = {}
+        for project_id, limit, after in keys:
+            by_window.setdefault((limit, after), []).append(project_id)
+        for (limit, after), project_ids in by_window.items():
+            cursor = Cursor.decode(after) if after else None
+            async with self.lock:
+                grouped = await repo.first_per_project(project_ids, limit, cursor)
+            for project_id in project_ids:
+                results[(project_id, limit, after)] = grouped.get(project_id, [])
+        return [results[k] for k in keys]
+
+    async def _load_segments(self, ids: Sequence[uuid.UUID]) -> list[list[Segment]]:
+        async with self.lock:
+            grouped = await SegmentRepository(self.session).for_projects(list(ids))
+        return [grouped.get(i, []) for i in ids]

@@ -1,0 +1,86 @@
+"""Assembles the domains' queries and mutations into one schema, with its guard rails."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from editai.clips.mutations import ClipMutation
+from editai.clips.queries import ClipQuery
+from editai.graphql.errors import ErrorShaping, log_errors
+from editai.graphql.health import HealthQuery
+from editai.jobs.mutations import JobMutation
+from editai.jobs.queries import JobQuery
+from editai.jobs.subscriptions import JobSubscription
+from editai.profiles.mutations import ProfileMutation
+from editai.profiles.queries import ProfileQuery
+from editai.projects.mutations import ProjectMutation
+from editai.projects.queries import ProjectQuery
+from editai.segments.mutations import SegmentMutation
+from editai.settings import Settings
+
+
+@strawberry.type
+class Query(HealthQuery, ProfileQuery, ProjectQuery, ClipQuery, JobQuery):
+    pass
+
+
+@strawberry.type
+class Mutation(ProfileMutation, ProjectMutation, SegmentMutation, ClipMutation, JobMutation):
+    pass
+
+
+@strawberry.type
+class Subscription(JobSubscription):
+    pass
+
+
+class EditAISchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        log_errors(errors)
+
+
+def build_schema(settings: Settings | None = None) -> EditAISchema:
+    settings = settings or Settings()
+    # The limiters' rule classes are built once: the validation cache is keyed by the
+    # rules, so fresh classes per request (what the limiter extensions do) never hit it.
+    rules = [
+        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+    ]
+    if not settings.introspection:
+        rules.append(NoSchemaIntrospectionCustomRule)
+    # Factories, not instances: strawberry builds fresh extensions per operation.
+    extensions: list[Any] = [
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: ParserCache(maxsize=512),
+        lambda: AddValidationRules(rules),
+        lambda: ValidationCache(maxsize=512),
+    ]
+    extensions.append(ErrorShaping)
+    return EditAISchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        config=StrawberryConfig(auto_camel_case=True),
+    )
+
+
+def schema_sdl() -> str:
+    return build_schema().as_str() + "\n"

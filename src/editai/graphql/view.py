@@ -1,0 +1,146 @@
+"""The strawberry ASGI view: builds the per-operation Context from the request.
+
+HTTP requests pass the upload guards first (CSRF prevention, body size cap; see
+``editai.graphql.uploads``); multipart bodies follow the GraphQL multipart request spec.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
+from strawberry.types.unset import UnsetType
+
+from editai.auth.resolver import Identity, IdentityResolver
+from editai.errors import AppError
+from editai.graphql.context import Context
+from editai.graphql.errors import shape_error
+from editai.graphql.uploads import (
+    CSRF_MESSAGE,
+    FORM_OVERHEAD_BYTES,
+    RequestBodyTooLarge,
+    UploadRefused,
+    UploadRequestAdapter,
+    capped_receive,
+    declared_too_large,
+    graphql_error_response,
+    is_csrf_risk,
+    is_multipart,
+    too_large_response,
+)
+from editai.logging import bind_context
+from editai.runtime import Runtime
+
+
+class EditAIGraphQL(GraphQL[Context, None]):
+    def __init__(
+        self, schema: Any, services: Runtime, identities: IdentityResolver, **kwargs: Any
+    ) -> None:
+        # graphql-transport-ws only: the legacy graphql-ws protocol is not offered.
+        kwargs.setdefault("subscription_protocols", (GRAPHQL_TRANSPORT_WS_PROTOCOL,))
+        kwargs.setdefault("multipart_uploads_enabled", True)
+        super().__init__(schema, **kwargs)
+        self.services = services
+        self.identities = identities
+        self.max_upload_bytes = services.settings.max_upload_bytes
+        self.max_body_bytes = self.max_upload_bytes + FORM_OVERHEAD_BYTES
+        spool_dir = services.storage.upload_temp_dir()
+        # strawberry only calls it with the request (the base class annotates it a Callable).
+        self.request_adapter_class = lambda request: UploadRequestAdapter(  # type: ignore[assignment]
+            request, spool_dir
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, capped_receive(receive, self.max_body_bytes))
+        try:
+            response = await self._respond(request)
+        finally:
+            await request.close()  # the spooled upload files
+        await response(scope, receive, send)
+
+    async def _respond(self, request: Request) -> Response:
+        # Checks that need only the headers come first: a refused body is never read.
+        if is_csrf_risk(request):
+            return graphql_error_response(CSRF_MESSAGE, 400)
+        if declared_too_large(request, self.max_body_bytes):
+            return too_large_response(self.max_upload_bytes)
+        try:
+            return await self.run(request)
+        except HTTPException as exc:
+            return PlainTextResponse(exc.reason, status_code=exc.status_code)
+        except RequestBodyTooLarge:
+            return too_large_response(self.max_upload_bytes)
+        except ClientDisconnect:
+            return Response(status_code=400)  # nobody is left to read it
+        except UploadRefused as exc:
+            return graphql_error_response(exc.error.message, exc.status_code, exc.error.code)
+
+    async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
+        try:
+            return await super().parse_multipart(request)
+        except (IndexError, TypeError, ValueError, AttributeError) as exc:
+            # A map or operations field of the wrong shape is the client's error, not a 500.
+            raise HTTPException(400, "Invalid multipart request") from exc
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        if isinstance(request, WebSocket):
+            # Browsers cannot set headers on a WebSocket: credentials come with
+            # connection_init and are checked in on_ws_connect.
+            identity = Identity()
+        else:
+            identity = await self._identify(
+                request.headers.get("authorization"), request.headers.get("x-profile-id")
+            )
+            if is_multipart(request):
+                # Uploads only ever go into a profile: without one, refuse before the body
+                # is read (an anonymous client cannot make us spool gigabytes).
+                try:
+                    identity.require_profile()
+                except AppError as exc:
+                    raise UploadRefused(exc) from exc
+        return Context(
+            request=request,
+            response=response if isinstance(response, Response) else None,
+            services=self.services,
+            identity=identity,
+        )
+
+    async def _identify(self, authorization: str | None, profile_header: str | None) -> Identity:
+        identity = await self.identities.resolve(authorization, profile_header)
+        if identity.principal is not None:
+            bind_context(user_id=str(identity.principal.user_id))
+        if identity.profile is not None:
+            bind_context(profile_id=str(identity.profile.profile_id))
+        return identity
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        headers = {str(k).lower(): v for k, v in params.items() if isinstance(v, str)}
+        identity = await self._identify(headers.get("authorization"), headers.get("x-profile-id"))
+        if identity.principal is None:
+            # Closes the socket with 4403; no operation runs without a verified token.
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+        context.identity = identity
+        return UnsetType()  # the default connection_ack
+
+    async def process_result(
+        self, request: Request | WebSocket, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        # Errors raised outside the operation hooks still get a code and are masked.
+        if result.errors:
+            result.errors = [shape_error(e) for e in result.errors]
+        return await super().process_result(request, result)  # type: ignore[arg-type]

@@ -1,0 +1,310 @@
+"""The worker: claims jobs, runs their tasks, heartbeats, cancels, retries, recovers.
+
+Runs inside the server process by default (embedded mode) and as ``editai worker``
+processes to scale out; any number of them share one PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from sqlalchemy import select
+
+from editai.jobs.events import Channel, JobEvent
+from editai.jobs.models import Job, JobStatus
+from editai.jobs.queue import ClaimedJob
+from editai.jobs.registry import JobContext, JobFailedError, TaskHandler, handlers
+from editai.logging import bound_context, get_logger
+from editai.media.ffmpeg import FFmpegError
+from editai.runtime import Runtime
+
+log = get_logger(__name__)
+
+
+class Worker:
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        concurrency: int | None = None,
+        task_handlers: dict[str, TaskHandler] | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.queue = runtime.queue
+        self.concurrency = concurrency or self.settings.worker_concurrency
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        # Injectable so engine tests can run their own FFmpeg workloads under real kinds.
+        self.handlers: dict[str, TaskHandler] = (
+            task_handlers if task_handlers is not None else handlers()
+        )
+        self._running: dict[uuid.UUID, asyncio.Task[None]] = {}
+        self._cancel_requested: set[uuid.UUID] = set()
+        self._wake = asyncio.Event()
+        self._main: asyncio.Task[None] | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        await self.sweep_temp_dirs()
+        self._main = asyncio.create_task(self._run(), name="editai-worker")
+
+    async def stop(self) -> None:
+        if self._main is not None:
+            self._main.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._main
+            self._main = None
+
+    async def run_forever(self) -> None:
+        await self.start()
+        assert self._main is not None
+        await self._main
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        log.info("worker started", worker_id=self.worker_id, concurrency=self.concurrency)
+        async with self.runtime.events.subscribe() as inbox:
+            listener = asyncio.create_task(self._listen(inbox))
+            try:
+                await self._loop()
+            finally:
+                listener.cancel()
+                await self._release_running()
+
+    async def _listen(self, inbox: asyncio.Queue[JobEvent]) -> None:
+        while True:
+            event = await inbox.get()
+            if event.channel is Channel.QUEUED:
+                self._wake.set()
+            elif event.channel is Channel.CANCEL:
+                self._cancel(event.job_id)
+
+    async def _loop(self) -> None:
+        last_sweep = 0.0
+        while True:
+            if time.monotonic() - last_sweep > self.settings.job_stale_after_seconds / 2:
+                last_sweep = time.monotonic()
+                try:
+                    requeued = await self.queue.requeue_stale(self.settings.job_stale_after_seconds)
+                    if requeued:
+                        log.warning("stale jobs recovered", job_ids=[str(j) for j in requeued])
+                except Exception:
+                    log.exception("stale job sweep failed")
+            while len(self._running) < self.concurrency:
+                try:
+                    job = await self.queue.claim(self.worker_id, set(self.handlers))
+                except Exception:
+                    log.exception("job claim failed")
+                    job = None
+                if job is None:
+                    break
+                self._running[job.id] = asyncio.create_task(
+                    self._execute(job), name=f"editai-job-{job.id}"
+                )
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.settings.worker_poll_seconds)
+
+    async def _release_running(self) -> None:
+        """Shutting down: stop our jobs and hand them back to the queue at once."""
+        tasks = list(self._running.values())
+        for running in tasks:
+            running.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _cancel(self, job_id: uuid.UUID) -> None:
+        running = self._running.get(job_id)
+        if running is not None and job_id not in self._cancel_requested:
+            log.info("cancelling job", job_id=str(job_id))
+            self._cancel_requested.add(job_id)
+            running.cancel()
+
+    # --- one job ---------------------------------------------------------------------------
+    async def _execute(self, job: ClaimedJob) -> None:
+        with bound_context(job_id=str(job.id), profile_id=str(job.profile_id or "")):
+            temp_dir = self.runtime.storage.job_temp_dir(job.project_id, job.id)
+            heartbeat = asyncio.create_task(self._heartbeat(job))
+            # False once the job turned out to be another worker's (we looked dead and it
+            # was re-queued): its temp dir is then the new owner's, not ours to remove.
+            owned = True
+            try:
+                stray = await asyncio.to_thread(_fresh_dir, temp_dir)
+                if stray:
+                    log.warning("killed processes of an earlier attempt", pids=stray)
+                context = JobContext(job, self.runtime, temp_dir, self._progress_reporter(job))
+                log.info("job started", kind=job.kind, attempt=job.attempts)
+                result = await self.handlers[job.kind](context)
+            except asyncio.CancelledError:
+                if job.id in self._cancel_requested:
+                    owned = await self.queue.mark_cancelled(job.id, self.worker_id)
+                    log.info("job cancelled" if owned else "job taken over by another worker")
+                else:  # the worker is stopping: someone else will run it
+                    owned = await self._hand_back(job)
+                    raise
+            except JobFailedError as exc:
+                log.info("job failed", error=str(exc))
+                owned = (
+                    await self.queue.fail(
+                        job.id, self.worker_id, str(exc), retry=False, base_seconds=0
+                    )
+                    is not None
+                )
+            except Exception as exc:
+                log.exception("job error", kind=job.kind, attempt=job.attempts)
+                status = await self.queue.fail(
+                    job.id,
+                    self.worker_id,
+                    _readable(exc),
+                    retry=True,
+                    base_seconds=self.settings.job_retry_base_seconds,
+                )
+                owned = status is not None
+                log.info("job will retry" if status is JobStatus.QUEUED else "job failed")
+            else:
+                owned = await self.queue.succeed(job.id, self.worker_id, result)
+                log.info("job succeeded" if owned else "job taken over by another worker")
+            finally:
+                heartbeat.cancel()
+                self._running.pop(job.id, None)
+                self._cancel_requested.discard(job.id)
+                if owned:
+                    await asyncio.to_thread(shutil.rmtree, temp_dir, True)
+                self._wake.set()
+
+    async def _hand_back(self, job: ClaimedJob) -> bool:
+        try:
+            return await self.queue.release(job.id, self.worker_id)
+        except Exception:
+            log.exception("could not hand the job back (it is re-queued once stale)")
+            return True
+
+    async def _heartbeat(self, job: ClaimedJob) -> None:
+        while True:
+            await asyncio.sleep(self.settings.job_heartbeat_seconds)
+            try:
+                ours, cancel = await self.queue.heartbeat(job.id, self.worker_id)
+            except Exception:
+                log.exception("heartbeat failed")
+                continue
+            if cancel or not ours:
+                # Cancelled by a user (or taken over after we looked dead): stop now.
+                self._cancel(job.id)
+                return
+
+    def _progress_reporter(self, job: ClaimedJob) -> Callable[[float], Awaitable[None]]:
+        last = {"value": -1.0, "at": 0.0}
+
+        async def report(value: float) -> None:
+            now = time.monotonic()
+            if value < 1.0 and (value - last["value"] < 0.01 or now - last["at"] < 0.25):
+                return
+            last.update(value=value, at=now)
+            await self.queue.set_progress(job.id, self.worker_id, value)
+
+        return report
+
+    async def sweep_temp_dirs(self) -> None:
+        """Start-up: remove temp dirs of jobs no worker is running any more."""
+        root = self.runtime.storage.temp_root
+        if not root.exists():
+            return
+        candidates = await asyncio.to_thread(_job_dirs, root)
+        if not candidates:
+            return
+        async with self.runtime.sessions.system_transaction() as session:
+            running = set(
+                (
+                    await session.scalars(
+                        select(Job.id).where(
+                            Job.status == JobStatus.RUNNING,
+                            Job.id.in_(list(candidates)),
+                        )
+                    )
+                ).all()
+            )
+        dead = [path for job_id, path in candidates.items() if job_id not in running]
+        for path in dead:
+            stray = await asyncio.to_thread(_kill_strays, path)
+            if stray:
+                log.warning("killed processes of a dead job", job_id=path.name, pids=stray)
+            await asyncio.to_thread(shutil.rmtree, path, True)
+        if dead:
+            log.info("swept temp dirs of dead jobs", count=len(dead))
+
+
+def _fresh_dir(path: Path) -> list[int]:
+    """A re-run (after a crash) starts from nothing: tasks write here, then move into place.
+
+    A leftover dir means an earlier attempt on this machine never cleaned up: its worker
+    was killed (SIGKILL, OOM) or lost the job. Its FFmpeg leads its own process group, so
+    it outlived that worker and would keep writing here: killed first.
+    """
+    stray = _kill_strays(path) if path.exists() else []
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True, exist_ok=True)
+    return stray
+
+
+def _kill_strays(job_dir: Path) -> list[int]:
+    """SIGKILL the process groups of processes whose command line names ``job_dir``.
+
+    Only an earlier attempt of the job writes into its temp dir: its FFmpeg, orphaned when
+    its worker died (the kernel does not kill a dead parent's children). Linux (/proc).
+    """
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return []
+    marker = str(job_dir)
+    inside = marker + os.sep
+    me = os.getpid()
+    killed: list[int] = []
+    for entry in os.scandir(proc):
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        try:
+            with open(os.path.join(entry.path, "cmdline"), "rb") as f:
+                args = f.read().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if not any(arg == marker or inside in arg for arg in args):
+            continue
+        pid = int(entry.name)
+        try:
+            if os.getpgid(pid) == pid:  # FFmpeg leads its group: take what it spawned too
+                os.killpg(pid, signal.SIGKILL)
+            else:
+                os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            continue
+        killed.append(pid)
+    return killed
+
+
+def _job_dirs(root: Path) -> dict[uuid.UUID, Path]:
+    found: dict[uuid.UUID, Path] = {}
+    for project_dir in root.iterdir():
+        if not project_dir.is_dir() or project_dir.name == "uploads":
+            continue
+        for job_dir in project_dir.iterdir():
+            try:
+                found[uuid.UUID(job_dir.name)] = job_dir
+            except ValueError:
+                continue
+    return found
+
+
+def _readable(exc: Exception) -> str:
+    if isinstance(exc, FFmpegError):
+        return f"FFmpeg failed: {exc}"
+    return f"Internal error while running the job ({type(exc).__name__})"

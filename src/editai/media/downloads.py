@@ -1,0 +1,61 @@
+"""Downloads: signed, expiring media URLs and the ``GET /media/{path}`` route serving them.
+
+The URL itself is the authorization (HMAC over path and expiry, made for a request of
+the owning profile), so players and ``<video>`` tags can fetch it without headers.
+Range requests are answered by Starlette's FileResponse (206, 416, ``Accept-Ranges``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, PlainTextResponse, Response
+
+from editai.media.storage import MediaStorage, StoragePathError
+from editai.runtime import Runtime
+
+
+def download_url(runtime: Runtime, relative: str | None) -> str | None:
+    """A URL (relative to the server) for a stored file, valid for the configured TTL."""
+    if not relative:
+        return None
+    return runtime.storage.signed_url(relative, runtime.settings.media_url_ttl_seconds)
+
+
+def _regular_file(storage: MediaStorage, relative: str) -> tuple[Path, os.stat_result] | None:
+    try:
+        path = storage.resolve(relative)  # follows symlinks; refuses anything outside the root
+        info = path.stat()
+    except (StoragePathError, OSError, ValueError):
+        return None
+    return (path, info) if stat.S_ISREG(info.st_mode) else None
+
+
+def media_endpoint(runtime: Runtime) -> Callable[[Request], Awaitable[Response]]:
+    storage = runtime.storage
+
+    async def serve_media(request: Request) -> Response:
+        relative = request.path_params["path"]
+        expires = request.query_params.get("exp", "")
+        signature = request.query_params.get("sig", "")
+        if not storage.verify(relative, expires, signature):
+            return PlainTextResponse("Forbidden", status_code=403)
+        found = await asyncio.to_thread(_regular_file, storage, relative)
+        if found is None:
+            return PlainTextResponse("Not Found", status_code=404)
+        path, info = found
+        # Private: the URL is a credential; no shared cache may keep the file past expiry.
+        max_age = max(int(expires) - int(time.time()), 0)
+        return FileResponse(
+            path,
+            stat_result=info,
+            headers={"Cache-Control": f"private, max-age={max_age}"},
+        )
+
+    return serve_media

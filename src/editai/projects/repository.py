@@ -1,0 +1,57 @@
+"""All SQL about projects (profile filter added by the tenant hook)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from editai.pagination import Page, PageRequest, newest_first_after
+from editai.projects.models import Project, ProjectStatus
+
+
+class ProjectRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, project_id: uuid.UUID) -> Project | None:
+        return await self.session.scalar(select(Project).where(Project.id == project_id))
+
+    async def get_for_update(self, project_id: uuid.UUID) -> Project | None:
+        """The row locked until the transaction ends (PostgreSQL), re-read from the database."""
+        stmt = (
+            select(Project)
+            .where(Project.id == project_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return await self.session.scalar(stmt)
+
+    async def get_many(self, ids: Sequence[uuid.UUID]) -> Sequence[Project]:
+        return (await self.session.scalars(select(Project).where(Project.id.in_(ids)))).all()
+
+    async def list_for_profile(
+        self, page: PageRequest, status: ProjectStatus | None = None
+    ) -> Page[Project]:
+        stmt = select(Project).order_by(Project.created_at.desc(), Project.id.desc())
+        if status is not None:
+            stmt = stmt.where(Project.status == status)
+        if page.after is not None:
+            stmt = stmt.where(newest_first_after(Project.created_at, Project.id, page.after))
+        rows = list((await self.session.scalars(stmt.limit(page.first + 1))).all())
+        return Page(rows[: page.first], len(rows) > page.first, page.after is not None)
+
+    async def count_for_profile(self, status: ProjectStatus | None = None) -> int:
+        stmt = select(func.count()).select_from(Project)
+        if status is not None:
+            stmt = stmt.where(Project.status == status)
+        return int(await self.session.scalar(stmt) or 0)
+
+    def add(self, project: Project) -> None:
+        self.session.add(project)
+
+    async def delete(self, project_id: uuid.UUID) -> int:
+        result = await self.session.execute(delete(Project).where(Project.id == project_id))
+        return int(getattr(result, "rowcount", 0) or 0)

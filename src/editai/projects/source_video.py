@@ -1,0 +1,182 @@
+"""Uploading a project's source video: copy into place, probe, record (one unit of work).
+
+The server builds every path: the uploaded bytes go to a temp name in the project's
+directory, are probed there, and are renamed (atomically) to ``source-<uuid>.<ext>``,
+the extension coming from the probed container. The client's filename is kept for
+display only; it never reaches the filesystem.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from editai.db.base import utcnow
+from editai.errors import BadUserInput, NotFound
+from editai.logging import get_logger
+from editai.media.ffmpeg import InvalidMediaError, probe_video
+from editai.media.storage import StoragePathError
+from editai.projects.models import Project
+from editai.projects.repository import ProjectRepository
+from editai.projects.service import ProjectService
+from editai.runtime import Runtime
+
+log = get_logger(__name__)
+
+COPY_CHUNK_BYTES = 1024 * 1024
+FILENAME_MAX = 255
+# ffprobe's format_name -> the extension of the stored file (the first name that matches).
+_SUFFIX_BY_FORMAT = {
+    "mp4": ".mp4",
+    "mov": ".mov",
+    "webm": ".webm",
+    "matroska": ".mkv",
+    "avi": ".avi",
+    "mpegts": ".ts",
+    "mpeg": ".mpg",
+}
+
+
+class UploadTooLarge(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class SourceVideoChange:
+    project: Project
+    stored: str  # relative to the media root
+    replaced: str | None  # the previous source file, to remove once committed
+
+
+def display_filename(raw: str | None) -> str | None:
+    """The client's filename, fit for display: last path component, no control characters."""
+    if not raw:
+        return None
+    name = raw.replace("\\", "/").rsplit("/", 1)[-1]
+    name = unicodedata.normalize("NFC", name)
+    # Cc/Cf: control and format characters (e.g. U+202E right-to-left override).
+    name = "".join(" " if unicodedata.category(c) in {"Cc", "Cf", "Zl", "Zp"} else c for c in name)
+    name = " ".join(name.split())[:FILENAME_MAX].strip()
+    return name or None
+
+
+def suffix_for(format_name: str) -> str:
+    names = format_name.split(",")
+    for key, suffix in _SUFFIX_BY_FORMAT.items():
+        if key in names:
+            return suffix
+    return ".bin"  # decodable but unusual; the extension only feeds the download's media type
+
+
+def _copy_capped(source: BinaryIO, target: Path, max_bytes: int) -> int:
+    """Copy ``source`` (from its start) into a new file ``target``; stop past ``max_bytes``."""
+    source.seek(0, os.SEEK_END)
+    if source.tell() > max_bytes:
+        raise UploadTooLarge  # before anything is created
+    if source.tell() == 0:
+        return 0
+    source.seek(0)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    copied = 0
+    with target.open("xb") as out:
+        while chunk := source.read(COPY_CHUNK_BYTES):
+            copied += len(chunk)
+            if copied > max_bytes:
+                raise UploadTooLarge
+            out.write(chunk)
+        out.flush()
+        os.fsync(out.fileno())
+    return copied
+
+
+def _unlink(path: Path) -> None:
+    path.unlink(missing_ok=True)
+
+
+class SourceVideoService:
+    """Flushes, never commits. Call ``discard()`` if the unit of work does not commit."""
+
+    def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
+        self.session = session
+        self.runtime = runtime
+        self.storage = runtime.storage
+        self.max_bytes = runtime.settings.max_upload_bytes
+        self.repo = ProjectRepository(session)
+        self._written: Path | None = None
+
+    async def replace(
+        self, project_id: uuid.UUID, source: BinaryIO, filename: str | None
+    ) -> SourceVideoChange:
+        # Unknown or foreign project: NOT_FOUND before a byte is stored.
+        project = await ProjectService(self.session).get(project_id)
+        try:
+            return await self._store(project, source, filename)
+        except BaseException:
+            await self.discard()
+            raise
+
+    async def _store(
+        self, project: Project, source: BinaryIO, filename: str | None
+    ) -> SourceVideoChange:
+        assert project.profile_id is not None
+        folder = self.storage.project_dir(project.profile_id, project.id)
+        self._written = folder / f".upload-{uuid.uuid4().hex}.part"
+        try:
+            size = await asyncio.to_thread(_copy_capped, source, self._written, self.max_bytes)
+        except UploadTooLarge:
+            raise BadUserInput(
+                f"The upload is larger than the maximum of {self.max_bytes} bytes", field="file"
+            ) from None
+        if size == 0:
+            raise BadUserInput("The file is empty", field="file")
+        try:
+            probe = await probe_video(self.runtime.binaries, self._written)
+        except InvalidMediaError as exc:
+            raise BadUserInput(f"The file is not a decodable video: {exc}", field="file") from None
+
+        final = self.storage.source_path(
+            project.profile_id, project.id, suffix_for(probe.format_name)
+        )
+        await asyncio.to_thread(os.replace, self._written, final)
+        self._written = final
+
+        # Re-read under a row lock: of two concurrent uploads, each replaces what the
+        # other committed, so every superseded file is removed by exactly one of them.
+        locked = await self.repo.get_for_update(project.id)
+        if locked is None:
+            raise NotFound("Project not found")  # deleted meanwhile
+        replaced = locked.source_path
+        locked.source_path = self.storage.relative(final)
+        locked.source_filename = display_filename(filename)
+        locked.source_duration_seconds = probe.duration_seconds
+        locked.source_width = probe.width
+        locked.source_height = probe.height
+        locked.source_fps = probe.fps
+        locked.source_video_codec = probe.video_codec
+        locked.source_audio_codec = probe.audio_codec
+        locked.source_size_bytes = size
+        locked.source_uploaded_at = utcnow()
+        await self.session.flush()
+        return SourceVideoChange(locked, locked.source_path, replaced)
+
+    async def discard(self) -> None:
+        """Remove the file this upload wrote (the transaction did not commit)."""
+        written, self._written = self._written, None
+        if written is not None:
+            await asyncio.to_thread(_unlink, written)
+
+    async def remove_replaced(self, change: SourceVideoChange) -> None:
+        """After the commit: the previous source file is no longer referenced."""
+        if not change.replaced or change.replaced == change.stored:
+            return
+        try:
+            await self.storage.remove_file(change.replaced)
+        except (OSError, StoragePathError):
+            log.warning("could not remove the replaced source video", path=change.replaced)

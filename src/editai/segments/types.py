@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from editai.segments.models import Segment as SegmentModel
+from editai.segments.models import SegmentKind as SegmentKindValue
+
+strawberry.enum(SegmentKindValue, name="SegmentKind")
+SegmentKind = SegmentKindValue
+
+
+@strawberry.type(description="A span of the source video: a scene, speech or silence.")
+class Segment:
+    id: strawberry.ID
+    kind: SegmentKind
+    start_seconds: float
+    end_seconds: float
+    score: float
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, m: SegmentModel) -> Segment:
+        return cls(
+            id=strawberry.ID(str(m.id)),
+            kind=SegmentKind(m.kind),
+            start_seconds=m.start_seconds,
+            end_seconds=m.end_seconds,
+            score=m.score,
+            created_at=m.created_at,
+        )

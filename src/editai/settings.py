@@ -1,0 +1,177 @@
+"""The one settings object. Every knob is an ``EDITAI_*`` environment variable."""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class InsecureSettingsError(RuntimeError):
+    """Raised at start-up when production would run with unsafe defaults."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EDITAI_", env_file=".env", extra="ignore")
+
+    env: Environment = Environment.development
+    data_dir: Path = Path("./var")
+    # Empty means the embedded default: a SQLite file under ``data_dir``.
+    database_url: str = ""
+    media_root: Path | None = None
+    # The PostgreSQL role every tenant transaction switches to (``SET LOCAL ROLE``):
+    # not the table owner, not superuser, no BYPASSRLS, so row-level security holds.
+    db_tenant_role: str = "editai_tenant"
+    # Apply migrations at start-up. Default: on for the embedded SQLite database; on
+    # PostgreSQL run `editai migrate` once per deploy instead (many processes start).
+    auto_migrate: bool | None = None
+    db_pool_size: int = 10
+    db_pool_pre_ping: bool = False
+    db_pool_recycle_seconds: int = 1800
+    db_echo: bool = False
+
+    jwt_secret: SecretStr | None = None
+    jwt_jwks_url: str | None = None
+    jwt_audience: str = "authenticated"
+    jwt_issuer: str | None = None
+    jwt_leeway_seconds: int = 30
+    jwt_algorithms: list[str] = Field(default_factory=lambda: ["HS256", "RS256", "ES256"])
+    jwks_cache_seconds: int = 300
+    auth_disabled: bool = False
+    dev_user_id: str = "00000000-0000-0000-0000-000000000001"
+    dev_user_email: str = "dev@editai.local"
+
+    secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+
+    graphiql_enabled: bool | None = None
+    introspection_enabled: bool | None = None
+    max_query_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 2000
+    max_page_size: int = 100
+
+    # Media and FFmpeg
+    temp_dir: Path | None = None
+    ffmpeg_path: str | None = None
+    ffprobe_path: str | None = None
+    max_upload_bytes: int = 4 * 1024**3
+    media_url_ttl_seconds: int = 3600
+
+    # Jobs
+    embedded_worker: bool = True
+    worker_concurrency: int = 2
+    worker_poll_seconds: float = 1.0
+    job_heartbeat_seconds: float = 2.0
+    job_stale_after_seconds: float = 30.0
+    job_max_attempts: int = 3
+    job_retry_base_seconds: float = 2.0
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    log_json: bool | None = None
+
+    @model_validator(mode="after")
+    def _fill_derived(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{(self.data_dir / 'editai.db').as_posix()}"
+        if self.media_root is None:
+            self.media_root = self.data_dir / "media"
+        if self.temp_dir is None:
+            self.temp_dir = self.data_dir / "tmp"
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.production
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def auto_migrate_on_start(self) -> bool:
+        return self.auto_migrate if self.auto_migrate is not None else self.is_sqlite
+
+    @property
+    def graphiql(self) -> bool:
+        return (
+            self.graphiql_enabled if self.graphiql_enabled is not None else not self.is_production
+        )
+
+    @property
+    def introspection(self) -> bool:
+        if self.introspection_enabled is not None:
+            return self.introspection_enabled
+        return not self.is_production
+
+    @property
+    def logs_as_json(self) -> bool:
+        return self.log_json if self.log_json is not None else self.is_production
+
+    @property
+    def temp_root(self) -> Path:
+        assert self.temp_dir is not None  # filled by the validator
+        return self.temp_dir
+
+    @property
+    def media_dir(self) -> Path:
+        assert self.media_root is not None  # filled by the validator
+        return self.media_root
+
+    def check_startup(self) -> None:
+        """Refuse configurations that must never serve traffic."""
+        problems: list[str] = []
+        if self.auth_disabled and self.env is not Environment.development:
+            problems.append("EDITAI_AUTH_DISABLED=true is only allowed when EDITAI_ENV=development")
+        if self.is_production:
+            if self.secret_key.get_secret_value() == DEV_SECRET_KEY:
+                problems.append("EDITAI_SECRET_KEY must be set in production")
+            elif len(self.secret_key.get_secret_value()) < 32:
+                problems.append("EDITAI_SECRET_KEY must be at least 32 characters")
+            if self.jwt_secret is None and not self.jwt_jwks_url:
+                problems.append(
+                    "EDITAI_JWT_SECRET or EDITAI_JWT_JWKS_URL must be set in production"
+                )
+            if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value()) < 32:
+                problems.append("EDITAI_JWT_SECRET must be at least 32 characters in production")
+            if self.is_sqlite:
+                problems.append("production needs PostgreSQL (EDITAI_DATABASE_URL)")
+        if problems:
+            raise InsecureSettingsError("; ".join(problems))
+
+    def ensure_dev_jwt_secret(self) -> bool:
+        """In development with no JWT secret, create one under the data dir.
+
+        Returns True when a secret was created or loaded from the data dir.
+        """
+        if (
+            self.jwt_secret is not None
+            or self.jwt_jwks_url
+            or self.env is not Environment.development
+        ):
+            return False
+        path = self.data_dir / "jwt-secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        self.jwt_secret = SecretStr(path.read_text().strip())
+        return True
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
