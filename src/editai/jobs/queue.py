@@ -8,6 +8,7 @@ Claims use ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite has one writer).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +22,9 @@ from editai.jobs.events import Channel, JobEvent, JobEventBus
 from editai.jobs.models import Job, JobStatus
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+# Runs inside an outcome's transaction, after ownership is confirmed (see JobQueue._finish).
+BeforeCommit = Callable[[], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,9 +134,18 @@ class JobQueue:
                 await self._publish(session, Channel.UPDATED, job_id)
 
     async def _finish(
-        self, session: AsyncSession, job_id: uuid.UUID, owner: str, **values: Any
+        self,
+        session: AsyncSession,
+        job_id: uuid.UUID,
+        owner: str,
+        before_commit: BeforeCommit | None = None,
+        **values: Any,
     ) -> bool:
-        """Update a RUNNING job still owned by ``owner`` (a requeued job is not ours)."""
+        """Update a RUNNING job still owned by ``owner`` (a requeued job is not ours).
+
+        ``before_commit`` runs once ownership is confirmed (the row is locked) and before
+        the outcome is visible: nobody can see the job finished, or claim it again, first.
+        """
         result = await session.execute(
             update(Job)
             .where(Job.id == job_id, Job.worker_id == owner, Job.status == JobStatus.RUNNING)
@@ -140,6 +153,8 @@ class JobQueue:
             .execution_options(synchronize_session=False)
         )
         if getattr(result, "rowcount", 0):
+            if before_commit is not None:
+                await before_commit()
             await self._publish(session, Channel.UPDATED, job_id)
             return True
         return False
@@ -150,6 +165,8 @@ class JobQueue:
         worker_id: str,
         result: dict[str, Any],
         session: AsyncSession | None = None,
+        *,
+        before_commit: BeforeCommit | None = None,
     ) -> bool:
         """Mark done; pass the task's own session to commit results and status together."""
         values = {
@@ -160,12 +177,19 @@ class JobQueue:
             "finished_at": utcnow(),
         }
         if session is not None:
-            return await self._finish(session, job_id, worker_id, **values)
+            return await self._finish(session, job_id, worker_id, before_commit, **values)
         async with self.sessions.system_transaction() as own:
-            return await self._finish(own, job_id, worker_id, **values)
+            return await self._finish(own, job_id, worker_id, before_commit, **values)
 
     async def fail(
-        self, job_id: uuid.UUID, worker_id: str, error: str, *, retry: bool, base_seconds: float
+        self,
+        job_id: uuid.UUID,
+        worker_id: str,
+        error: str,
+        *,
+        retry: bool,
+        base_seconds: float,
+        before_commit: BeforeCommit | None = None,
     ) -> JobStatus | None:
         """QUEUED again after a backoff, or FAILED; None if the job is no longer ours."""
         async with self.sessions.system_transaction() as session:
@@ -178,6 +202,7 @@ class JobQueue:
                     session,
                     job_id,
                     worker_id,
+                    before_commit,
                     status=JobStatus.QUEUED,
                     error=error,
                     worker_id=None,
@@ -188,13 +213,16 @@ class JobQueue:
                 session,
                 job_id,
                 worker_id,
+                before_commit,
                 status=JobStatus.FAILED,
                 error=error,
                 finished_at=utcnow(),
             )
             return JobStatus.FAILED
 
-    async def release(self, job_id: uuid.UUID, worker_id: str) -> bool:
+    async def release(
+        self, job_id: uuid.UUID, worker_id: str, *, before_commit: BeforeCommit | None = None
+    ) -> bool:
         """Hand a job back (its worker is shutting down): QUEUED now, the attempt not counted.
 
         Being stopped is not the task's failure: a deploy must not fail a job on its last
@@ -209,6 +237,7 @@ class JobQueue:
                     session,
                     job_id,
                     worker_id,
+                    before_commit,
                     status=JobStatus.CANCELLED,
                     error="Cancelled",
                     finished_at=utcnow(),
@@ -217,6 +246,7 @@ class JobQueue:
                 session,
                 job_id,
                 worker_id,
+                before_commit,
                 status=JobStatus.QUEUED,
                 attempts=max(job.attempts - 1, 0),
                 worker_id=None,
@@ -226,12 +256,15 @@ class JobQueue:
             await self._publish(session, Channel.QUEUED, job_id)  # wake another worker
             return True
 
-    async def mark_cancelled(self, job_id: uuid.UUID, worker_id: str) -> bool:
+    async def mark_cancelled(
+        self, job_id: uuid.UUID, worker_id: str, *, before_commit: BeforeCommit | None = None
+    ) -> bool:
         async with self.sessions.system_transaction() as session:
             return await self._finish(
                 session,
                 job_id,
                 worker_id,
+                before_commit,
                 status=JobStatus.CANCELLED,
                 error="Cancelled",
                 finished_at=utcnow(),

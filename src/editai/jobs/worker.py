@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from editai.jobs.events import Channel, JobEvent
 from editai.jobs.models import Job, JobStatus
-from editai.jobs.queue import ClaimedJob
+from editai.jobs.queue import BeforeCommit, ClaimedJob
 from editai.jobs.registry import JobContext, JobFailedError, TaskHandler, handlers
 from editai.logging import bound_context, get_logger
 from editai.media.ffmpeg import FFmpegError
@@ -135,9 +135,13 @@ class Worker:
         with bound_context(job_id=str(job.id), profile_id=str(job.profile_id or "")):
             temp_dir = self.runtime.storage.job_temp_dir(job.project_id, job.id)
             heartbeat = asyncio.create_task(self._heartbeat(job))
-            # False once the job turned out to be another worker's (we looked dead and it
-            # was re-queued): its temp dir is then the new owner's, not ours to remove.
-            owned = True
+
+            # Removing the temp dir is part of writing the outcome: it runs once the job is
+            # confirmed ours and before anyone can see it finished or claim it again. A job
+            # taken over (we looked dead) leaves the dir alone: it is the new owner's now.
+            def clear_temp() -> Awaitable[None]:
+                return asyncio.to_thread(_remove_job_dir, temp_dir)
+
             try:
                 stray = await asyncio.to_thread(_fresh_dir, temp_dir)
                 if stray:
@@ -147,18 +151,22 @@ class Worker:
                 result = await self.handlers[job.kind](context)
             except asyncio.CancelledError:
                 if job.id in self._cancel_requested:
-                    owned = await self.queue.mark_cancelled(job.id, self.worker_id)
+                    owned = await self.queue.mark_cancelled(
+                        job.id, self.worker_id, before_commit=clear_temp
+                    )
                     log.info("job cancelled" if owned else "job taken over by another worker")
                 else:  # the worker is stopping: someone else will run it
-                    owned = await self._hand_back(job)
+                    await self._hand_back(job, clear_temp)
                     raise
             except JobFailedError as exc:
                 log.info("job failed", error=str(exc))
-                owned = (
-                    await self.queue.fail(
-                        job.id, self.worker_id, str(exc), retry=False, base_seconds=0
-                    )
-                    is not None
+                await self.queue.fail(
+                    job.id,
+                    self.worker_id,
+                    str(exc),
+                    retry=False,
+                    base_seconds=0,
+                    before_commit=clear_temp,
                 )
             except Exception as exc:
                 log.exception("job error", kind=job.kind, attempt=job.attempts)
@@ -168,26 +176,25 @@ class Worker:
                     _readable(exc),
                     retry=True,
                     base_seconds=self.settings.job_retry_base_seconds,
+                    before_commit=clear_temp,
                 )
-                owned = status is not None
                 log.info("job will retry" if status is JobStatus.QUEUED else "job failed")
             else:
-                owned = await self.queue.succeed(job.id, self.worker_id, result)
+                owned = await self.queue.succeed(
+                    job.id, self.worker_id, result, before_commit=clear_temp
+                )
                 log.info("job succeeded" if owned else "job taken over by another worker")
             finally:
                 heartbeat.cancel()
                 self._running.pop(job.id, None)
                 self._cancel_requested.discard(job.id)
-                if owned:
-                    await asyncio.to_thread(shutil.rmtree, temp_dir, True)
                 self._wake.set()
 
-    async def _hand_back(self, job: ClaimedJob) -> bool:
+    async def _hand_back(self, job: ClaimedJob, before_commit: BeforeCommit) -> None:
         try:
-            return await self.queue.release(job.id, self.worker_id)
+            await self.queue.release(job.id, self.worker_id, before_commit=before_commit)
         except Exception:
             log.exception("could not hand the job back (it is re-queued once stale)")
-            return True
 
     async def _heartbeat(self, job: ClaimedJob) -> None:
         while True:
@@ -252,8 +259,22 @@ def _fresh_dir(path: Path) -> list[int]:
     """
     stray = _kill_strays(path) if path.exists() else []
     shutil.rmtree(path, ignore_errors=True)
-    path.mkdir(parents=True, exist_ok=True)
+    for _ in range(3):  # the project dir may vanish under us: another job just removed it
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            break
+        except FileNotFoundError:
+            continue
+    else:
+        path.mkdir(parents=True, exist_ok=True)
     return stray
+
+
+def _remove_job_dir(path: Path) -> None:
+    """The job's dir, and its project's dir once no other job of the project uses it."""
+    shutil.rmtree(path, ignore_errors=True)
+    with contextlib.suppress(OSError):  # not empty: another job of the project is running
+        path.parent.rmdir()
 
 
 def _kill_strays(job_dir: Path) -> list[int]:
