@@ -78,6 +78,45 @@ class Settings(BaseSettings):
     job_max_attempts: int = 3
     job_retry_base_seconds: float = 2.0
 
+    # External services. A profile's own keys (stored encrypted) win over these global
+    # ones; with no key at all the offline defaults keep working: local TTS, local analysis.
+    provider_timeout_seconds: float = 60.0
+    # A 429 is retried after the wait the server asks for (Retry-After), at most this long
+    # per wait and this many times; a longer ask fails the call (the job retries later).
+    provider_max_retries: int = 4
+    provider_max_retry_wait_seconds: float = 120.0
+
+    # Text to speech. LOCAL is eSpeak NG from the espeakng-loader wheel: no key, no network.
+    tts_default_provider: str = "LOCAL"
+    local_tts_voice: str = "en-us"
+    elevenlabs_api_key: SecretStr | None = None
+    elevenlabs_base_url: str = "https://api.elevenlabs.io"
+    elevenlabs_model_id: str = "eleven_multilingual_v2"
+    elevenlabs_output_format: str = "mp3_44100_128"
+    elevenlabs_default_voice_id: str = "21m00Tcm4TlvDq8ikWAM"
+    elevenlabs_usd_per_1k_characters: float = 0.30
+    edge_tts_default_voice: str = "en-US-AriaNeural"
+    # Connect to this host:port instead of Microsoft's endpoint (a relay, or a test
+    # double); the TLS name checked stays speech.platform.bing.com.
+    edge_tts_connect_to: str | None = None
+    # Extra CA bundle trusted for the Edge TTS connection (a TLS-inspecting proxy's CA).
+    edge_tts_ca_file: Path | None = None
+    max_voiceover_characters: int = 5000
+
+    # Video analysis: LOCAL (FFmpeg scene/silence/loudness) or GEMINI.
+    gemini_api_key: SecretStr | None = None
+    gemini_base_url: str = "https://generativelanguage.googleapis.com"
+    gemini_model: str = "gemini-2.5-flash"
+    gemini_usd_per_1m_input_tokens: float = 0.30
+    gemini_usd_per_1m_output_tokens: float = 2.50
+    gemini_status_cache_seconds: float = 60.0
+    gemini_file_poll_seconds: float = 2.0
+    gemini_file_wait_seconds: float = 600.0
+
+    # Publishing through Postiz (public API). A profile's URL and key win over these.
+    postiz_api_url: str | None = None
+    postiz_api_key: SecretStr | None = None
+
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"

@@ -49,6 +49,7 @@ def own_ids(tenant: Tenant, table: str) -> set[uuid.UUID]:
         "jobs": {tenant.job_id},
         "api_costs": {tenant.cost_id},
         "publications": {tenant.publication_id},
+        "voiceovers": {tenant.voiceover_id},
     }[table]
 
 
@@ -61,7 +62,7 @@ async def test_raw_select_sees_only_the_session_profiles_rows(
 ) -> None:
     w = pg_world
     assert set(TENANT_TABLES) == {
-        "projects", "clips", "segments", "jobs", "api_costs", "publications"
+        "projects", "clips", "segments", "jobs", "api_costs", "publications", "voiceovers"
     }  # fmt: skip
     async with tenant_session(pg_sessions, w.a) as session:
         for table in TENANT_TABLES:

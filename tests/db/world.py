@@ -16,8 +16,9 @@ from editai.db.tenancy import SessionFactory
 from editai.jobs.models import Job
 from editai.profiles.models import Profile, User
 from editai.projects.models import Project
-from editai.publishing.models import Publication
+from editai.publishing.models import Publication, PublishMode
 from editai.segments.models import Segment, SegmentKind
+from editai.tts.models import Voiceover
 
 
 @dataclass
@@ -32,6 +33,7 @@ class Tenant:
     job_id: uuid.UUID = field(default_factory=uuid.uuid4)
     cost_id: uuid.UUID = field(default_factory=uuid.uuid4)
     publication_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    voiceover_id: uuid.UUID = field(default_factory=uuid.uuid4)
 
 
 @dataclass
@@ -100,7 +102,27 @@ def _rows(t: Tenant, *, name: str, is_default: bool) -> list[object]:
             quantity=1.0,
             cost_usd=Decimal("0.001"),
         ),
-        Publication(id=t.publication_id, profile_id=t.profile_id, clip_id=t.clip_ids[0]),
+        Publication(
+            id=t.publication_id,
+            profile_id=t.profile_id,
+            clip_id=t.clip_ids[0],
+            integration_id="integration-1",
+            mode=PublishMode.NOW,
+            content="hello",
+        ),
+        Voiceover(
+            id=t.voiceover_id,
+            profile_id=t.profile_id,
+            project_id=t.project_id,
+            job_id=t.job_id,
+            text="hello",
+            provider="LOCAL",
+            voice_id="en-us",
+            characters=5,
+            duration_seconds=0.5,
+            media_path="x.wav",
+            size_bytes=1,
+        ),
     ]
     return rows
 
@@ -116,7 +138,7 @@ async def create_world(sessions: SessionFactory) -> World:
     async with sessions.system_transaction() as session:
         session.add_all([User(id=user1), User(id=user2)])
         # The models have few relationships, so insert in foreign-key order explicitly.
-        for layer in ((Profile,), (Project,), (Clip, Segment, Job), (ApiCost, Publication)):
+        for layer in ((Profile,), (Project,), (Clip, Segment, Job), (ApiCost, Publication, Voiceover)):
             await session.flush()
             session.add_all(r for tenant_rows in rows for r in tenant_rows if isinstance(r, layer))
     return world

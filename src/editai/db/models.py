@@ -8,8 +8,17 @@ from editai.profiles.models import Profile, User
 from editai.projects.models import Project
 from editai.publishing.models import Publication
 from editai.segments.models import Segment
+from editai.tts.models import Voiceover
 
-TENANT_TABLES = ("projects", "clips", "segments", "jobs", "api_costs", "publications")
+TENANT_TABLES = (
+    "projects",
+    "clips",
+    "segments",
+    "jobs",
+    "api_costs",
+    "publications",
+    "voiceovers",
+)
 
 __all__ = [
     "TENANT_TABLES",
@@ -22,4 +31,5 @@ __all__ = [
     "Publication",
     "Segment",
     "User",
+    "Voiceover",
 ]

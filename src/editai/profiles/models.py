@@ -33,8 +33,10 @@ class Profile(IdMixin, TimestampMixin, UserScoped, Base):
     tts_provider: Mapped[str | None] = mapped_column(String(32))
     tts_voice_id: Mapped[str | None] = mapped_column(String(200))
     postiz_api_url: Mapped[str | None] = mapped_column(String(500))
-    # Fernet token; the plaintext never leaves the service layer.
+    # Fernet tokens; the plaintexts never leave the service layer.
     postiz_api_key_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    elevenlabs_api_key_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    gemini_api_key_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 # Exactly one default profile per user, enforced by the database.

@@ -4,7 +4,7 @@ import uuid
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Enum, ForeignKeyConstraint, Index
+from sqlalchemy import Enum, ForeignKeyConstraint, Index, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from editai.db.base import Base, IdMixin, ProfileScoped, TimestampMixin
@@ -17,6 +17,7 @@ class SegmentKind(StrEnum):
     SCENE = "SCENE"
     SPEECH = "SPEECH"
     SILENCE = "SILENCE"
+    HIGHLIGHT = "HIGHLIGHT"  # a moment a video-understanding model picked (Gemini)
 
 
 class Segment(IdMixin, TimestampMixin, ProfileScoped, Base):
@@ -37,6 +38,8 @@ class Segment(IdMixin, TimestampMixin, ProfileScoped, Base):
     start_seconds: Mapped[float]
     end_seconds: Mapped[float]
     score: Mapped[float] = mapped_column(default=0.0)
+    # Why it was picked, in the analyzer's words (HIGHLIGHT); null for measured spans.
+    label: Mapped[str | None] = mapped_column(Text)
 
     # Joined on (project_id, profile_id): the composite foreign key above.
     project: Mapped[Project] = relationship(back_populates="segments", lazy="raise")
