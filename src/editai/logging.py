@@ -26,7 +26,10 @@ def configure_logging(level: str = "INFO", as_json: bool = False) -> None:
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if as_json
-        else structlog.dev.ConsoleRenderer(colors=False)
+        # Plain tracebacks, never rich's (which prints local variables: API keys).
+        else structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        )
     )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
@@ -51,6 +54,10 @@ def configure_logging(level: str = "INFO", as_json: bool = False) -> None:
         for existing in root.handlers:
             existing.setFormatter(formatter)
     root.setLevel(level.upper())
+    # httpx logs every request URL at INFO: keep it (and its transport) quieter so a URL
+    # that carried a credential could never land in a log.
+    for noisy in ("httpx", "httpcore", "websockets", "aiohttp"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     _configured = True
 
 

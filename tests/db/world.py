@@ -138,7 +138,12 @@ async def create_world(sessions: SessionFactory) -> World:
     async with sessions.system_transaction() as session:
         session.add_all([User(id=user1), User(id=user2)])
         # The models have few relationships, so insert in foreign-key order explicitly.
-        for layer in ((Profile,), (Project,), (Clip, Segment, Job), (ApiCost, Publication, Voiceover)):
+        for layer in (
+            (Profile,),
+            (Project,),
+            (Clip, Segment, Job),
+            (ApiCost, Publication, Voiceover),
+        ):
             await session.flush()
             session.add_all(r for tenant_rows in rows for r in tenant_rows if isinstance(r, layer))
     return world

@@ -18,8 +18,11 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from editai.analysis.mutations import AnalysisMutation
+from editai.analysis.queries import AnalysisQuery
 from editai.clips.mutations import ClipMutation
 from editai.clips.queries import ClipQuery
+from editai.costs.queries import CostQuery
 from editai.graphql.errors import ErrorShaping, log_errors
 from editai.graphql.health import HealthQuery
 from editai.jobs.mutations import JobMutation
@@ -29,17 +32,40 @@ from editai.profiles.mutations import ProfileMutation
 from editai.profiles.queries import ProfileQuery
 from editai.projects.mutations import ProjectMutation
 from editai.projects.queries import ProjectQuery
+from editai.publishing.mutations import PublishingMutation
+from editai.publishing.queries import PublishingQuery
 from editai.segments.mutations import SegmentMutation
 from editai.settings import Settings
+from editai.tts.mutations import TtsMutation
+from editai.tts.queries import TtsQuery
 
 
 @strawberry.type
-class Query(HealthQuery, ProfileQuery, ProjectQuery, ClipQuery, JobQuery):
+class Query(
+    HealthQuery,
+    ProfileQuery,
+    ProjectQuery,
+    ClipQuery,
+    JobQuery,
+    CostQuery,
+    TtsQuery,
+    AnalysisQuery,
+    PublishingQuery,
+):
     pass
 
 
 @strawberry.type
-class Mutation(ProfileMutation, ProjectMutation, SegmentMutation, ClipMutation, JobMutation):
+class Mutation(
+    ProfileMutation,
+    ProjectMutation,
+    SegmentMutation,
+    ClipMutation,
+    JobMutation,
+    TtsMutation,
+    AnalysisMutation,
+    PublishingMutation,
+):
     pass
 
 

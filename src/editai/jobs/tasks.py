@@ -1,4 +1,7 @@
 """Every module that registers background tasks, imported by the worker."""
 
+import editai.analysis.tasks
 import editai.clips.tasks
-import editai.segments.tasks  # noqa: F401
+import editai.publishing.tasks
+import editai.segments.tasks
+import editai.tts.tasks  # noqa: F401

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from editai.integrations.errors import ProviderError
 from editai.jobs.events import Channel, JobEvent
 from editai.jobs.models import Job, JobStatus
 from editai.jobs.queue import BeforeCommit, ClaimedJob
@@ -174,7 +175,7 @@ class Worker:
                     job.id,
                     self.worker_id,
                     _readable(exc),
-                    retry=True,
+                    retry=not (isinstance(exc, ProviderError) and not exc.retryable),
                     base_seconds=self.settings.job_retry_base_seconds,
                     before_commit=clear_temp,
                 )
@@ -328,4 +329,6 @@ def _job_dirs(root: Path) -> dict[uuid.UUID, Path]:
 def _readable(exc: Exception) -> str:
     if isinstance(exc, FFmpegError):
         return f"FFmpeg failed: {exc}"
+    if isinstance(exc, ProviderError):  # written to be shown: no keys, no bodies
+        return exc.message
     return f"Internal error while running the job ({type(exc).__name__})"

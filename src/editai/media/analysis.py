@@ -43,7 +43,7 @@ import ffmpeg
 from editai.media.binaries import Binaries
 from editai.media.ffmpeg import ProgressCallback, probe_video, run_ffmpeg
 
-SpanKind = Literal["SCENE", "SPEECH", "SILENCE"]
+SpanKind = Literal["SCENE", "SPEECH", "SILENCE", "HIGHLIGHT"]  # HIGHLIGHT: a model-picked moment
 
 SCENE_THRESHOLD = 10.0
 """scdet threshold on its 0..100 scale (hard cuts in real footage score 15..80)."""

@@ -49,6 +49,11 @@ class MediaStorage:
     ) -> Path:
         return self.project_dir(profile_id, project_id) / "exports" / f"{clip_id}-{job_id}.mp4"
 
+    def voiceover_path(
+        self, profile_id: uuid.UUID, project_id: uuid.UUID, voiceover_id: uuid.UUID
+    ) -> Path:
+        return self.project_dir(profile_id, project_id) / "audio" / f"{voiceover_id}.m4a"
+
     def job_temp_dir(self, project_id: uuid.UUID | None, job_id: uuid.UUID) -> Path:
         """Per job, so two jobs of one project never collide."""
         return self.temp_root / str(project_id or "no-project") / str(job_id)

@@ -30,6 +30,8 @@ class ProfileMutation:
             tts_voice_id=input.tts_voice_id,
             postiz_api_url=input.postiz_api_url,
             postiz_api_key=input.postiz_api_key,
+            elevenlabs_api_key=input.elevenlabs_api_key,
+            gemini_api_key=input.gemini_api_key,
         )
         async with info.context.unit_of_work():
             profile = await _service(info).create(changes)
@@ -48,6 +50,8 @@ class ProfileMutation:
             tts_voice_id=given(input.tts_voice_id),
             postiz_api_url=given(input.postiz_api_url),
             postiz_api_key=given(input.postiz_api_key),
+            elevenlabs_api_key=given(input.elevenlabs_api_key),
+            gemini_api_key=given(input.gemini_api_key),
         )
         async with info.context.unit_of_work():
             profile = await _service(info).update(profile_id, changes)

@@ -1,4 +1,4 @@
-"""Profile rules: names, the one default, encrypted Postiz credentials."""
+"""Profile rules: names, the one default, encrypted provider credentials."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from editai.crypto import decrypt_secret, encrypt_secret
+from editai.crypto import encrypt_secret
 from editai.errors import BadUserInput, Conflict, NotFound
 from editai.profiles.models import Profile
 from editai.profiles.repository import ProfileRepository, name_key
@@ -36,6 +36,8 @@ class ProfileChanges:
     tts_voice_id: Any = UNSET
     postiz_api_url: Any = UNSET
     postiz_api_key: Any = UNSET
+    elevenlabs_api_key: Any = UNSET
+    gemini_api_key: Any = UNSET
 
 
 def _clean_url(url: str | None) -> str | None:
@@ -105,11 +107,6 @@ class ProfileService:
             raise NotFound("Profile not found")
         return profile_id
 
-    def postiz_api_key(self, profile: Profile) -> str | None:
-        if profile.postiz_api_key_encrypted is None:
-            return None
-        return decrypt_secret(self.secret_key, profile.postiz_api_key_encrypted)
-
     async def _apply(self, profile: Profile, changes: ProfileChanges, *, creating: bool) -> None:
         if creating or changes.name is not UNSET:
             name = clean_name(changes.name, what="Profile", max_length=NAME_MAX)
@@ -128,10 +125,22 @@ class ProfileService:
         if changes.postiz_api_url is not UNSET:
             profile.postiz_api_url = _clean_url(changes.postiz_api_url)
         if changes.postiz_api_key is not UNSET:
-            key = _clean_optional(changes.postiz_api_key, "postizApiKey", 1000)
-            profile.postiz_api_key_encrypted = (
-                encrypt_secret(self.secret_key, key) if key is not None else None
+            profile.postiz_api_key_encrypted = self._encrypted(
+                changes.postiz_api_key, "postizApiKey"
             )
+        if changes.elevenlabs_api_key is not UNSET:
+            profile.elevenlabs_api_key_encrypted = self._encrypted(
+                changes.elevenlabs_api_key, "elevenlabsApiKey"
+            )
+        if changes.gemini_api_key is not UNSET:
+            profile.gemini_api_key_encrypted = self._encrypted(
+                changes.gemini_api_key, "geminiApiKey"
+            )
+
+    def _encrypted(self, value: str | None, field: str) -> bytes | None:
+        """An API key as stored: encrypted; empty or null clears it."""
+        key = _clean_optional(value, field, 1000)
+        return encrypt_secret(self.secret_key, key) if key is not None else None
 
     async def _flush_checking_name(self) -> None:
         try:

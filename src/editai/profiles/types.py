@@ -22,6 +22,12 @@ class Profile:
     has_postiz_api_key: bool = strawberry.field(
         description="Whether a Postiz API key is stored. The key itself is never returned."
     )
+    has_elevenlabs_api_key: bool = strawberry.field(
+        description="Whether an ElevenLabs API key is stored. The key itself is never returned."
+    )
+    has_gemini_api_key: bool = strawberry.field(
+        description="Whether a Gemini API key is stored. The key itself is never returned."
+    )
     postiz_api_url: str | None
     tts_provider: TtsProvider | None
     tts_voice_id: str | None
@@ -36,6 +42,8 @@ class Profile:
             description=m.description,
             is_default=m.is_default,
             has_postiz_api_key=m.postiz_api_key_encrypted is not None,
+            has_elevenlabs_api_key=m.elevenlabs_api_key_encrypted is not None,
+            has_gemini_api_key=m.gemini_api_key_encrypted is not None,
             postiz_api_url=m.postiz_api_url,
             tts_provider=TtsProvider(m.tts_provider) if m.tts_provider else None,
             tts_voice_id=m.tts_voice_id,
@@ -61,6 +69,12 @@ class CreateProfileInput:
     postiz_api_key: str | None = strawberry.field(
         default=None, description="Stored encrypted; never returned."
     )
+    elevenlabs_api_key: str | None = strawberry.field(
+        default=None, description="Stored encrypted; never returned. Overrides the global key."
+    )
+    gemini_api_key: str | None = strawberry.field(
+        default=None, description="Stored encrypted; never returned. Overrides the global key."
+    )
 
 
 @strawberry.input(description="Only the fields given are changed; null clears a field.")
@@ -71,3 +85,5 @@ class UpdateProfileInput:
     tts_voice_id: str | None = strawberry.UNSET
     postiz_api_url: str | None = strawberry.UNSET
     postiz_api_key: str | None = strawberry.UNSET
+    elevenlabs_api_key: str | None = strawberry.UNSET
+    gemini_api_key: str | None = strawberry.UNSET

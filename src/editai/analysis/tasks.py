@@ -1,0 +1,1 @@
+"""Background work of the analysis domain (registered with @task)."""

@@ -1,0 +1,1 @@
+"""Shared plumbing for external services: the HTTP client, provider errors, credentials."""

@@ -1,0 +1,192 @@
+"""The HTTP client every provider uses: timeouts, 429 handling, safe error messages.
+
+* 429: waits for the time the server asks (``Retry-After``: seconds or an HTTP date;
+  exponential backoff when absent), at most ``provider_max_retry_wait_seconds`` per wait
+  and ``provider_max_retries`` times, then :class:`ProviderRateLimited`.
+* 401/403: :class:`ProviderAuthError` (not retried: the key is wrong).
+* Other 4xx: :class:`ProviderRequestError` with the provider's own short message.
+* 5xx, timeouts, connection errors: :class:`ProviderUnavailable` (the job may retry).
+
+Secrets given to the client are scrubbed from every message it builds, and httpx's own
+request logging is kept below INFO (see ``editai.logging``), so keys never reach a log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import time
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from typing import Any
+
+import httpx
+
+from editai.integrations.errors import (
+    ProviderAuthError,
+    ProviderError,
+    ProviderRateLimited,
+    ProviderRequestError,
+    ProviderUnavailable,
+)
+from editai.logging import get_logger
+from editai.settings import Settings
+
+log = get_logger(__name__)
+
+# A body to send, or a factory making a fresh one per attempt (a stream cannot be replayed).
+Body = bytes | str | Callable[[], AsyncIterable[bytes]]
+MAX_DETAIL_CHARS = 300
+
+
+def retry_after_seconds(response: httpx.Response, now: float | None = None) -> float | None:
+    """The wait a 429/503 asks for: ``Retry-After`` as seconds or as an HTTP date."""
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - (now if now is not None else time.time()), 0.0)
+
+
+class ProviderClient:
+    """One provider's base URL, auth headers and retry policy around an httpx client."""
+
+    def __init__(
+        self,
+        provider: str,
+        base_url: str,
+        settings: Settings,
+        *,
+        headers: Mapping[str, str] | None = None,
+        secrets: Iterable[str | None] = (),
+        timeout: float | None = None,
+    ) -> None:
+        self.provider = provider
+        self.settings = settings
+        self._secrets = [s for s in secrets if s]
+        self._client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            headers=dict(headers or {}),
+            timeout=httpx.Timeout(timeout or settings.provider_timeout_seconds),
+            follow_redirects=False,
+        )
+
+    async def __aenter__(self) -> ProviderClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        json_body: Any = None,
+        content: Body | None = None,
+        files: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send, honouring 429s; returns a 2xx response or raises a ProviderError."""
+        attempts = self.settings.provider_max_retries + 1
+        for attempt in range(1, attempts + 1):
+            body = content() if callable(content) else content
+            try:
+                response = await self._client.request(
+                    method,
+                    url,
+                    json=json_body,
+                    content=body,
+                    files=files,
+                    params=params,
+                    headers=headers,
+                )
+            except httpx.TimeoutException as exc:
+                raise ProviderUnavailable(
+                    self.provider, f"{self.provider} did not answer in time"
+                ) from exc
+            except httpx.HTTPError as exc:
+                raise ProviderUnavailable(
+                    self.provider,
+                    f"{self.provider} could not be reached ({type(exc).__name__})",
+                ) from exc
+            if response.status_code != 429:
+                return self._checked(response)
+            wait = retry_after_seconds(response)
+            if wait is None:
+                wait = min(2.0 ** (attempt - 1), self.settings.provider_max_retry_wait_seconds)
+            if attempt == attempts or wait > self.settings.provider_max_retry_wait_seconds:
+                raise ProviderRateLimited(
+                    self.provider,
+                    f"{self.provider} is rate-limiting this key (asked to wait {wait:.0f} s)",
+                    status=429,
+                )
+            log.info(
+                "provider rate limit: waiting",
+                provider=self.provider,
+                seconds=round(wait, 3),
+                attempt=attempt,
+            )
+            await asyncio.sleep(wait)
+        raise AssertionError("unreachable")
+
+    def _checked(self, response: httpx.Response) -> httpx.Response:
+        status = response.status_code
+        if status < 400:
+            return response
+        detail = self.scrub(_detail(response))
+        suffix = f": {detail}" if detail else ""
+        error: type[ProviderError]
+        if status in (401, 403):
+            error, what = ProviderAuthError, "rejected the API key"
+        elif status >= 500:
+            error, what = ProviderUnavailable, "failed"
+        else:
+            error, what = ProviderRequestError, "refused the request"
+        raise error(self.provider, f"{self.provider} {what} (HTTP {status}){suffix}", status=status)
+
+
+def _detail(response: httpx.Response) -> str:
+    """The provider's own short error message, if its body carries one."""
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        text = (
+            response.text.strip()
+            if response.headers.get("content-type", "").startswith("text/")
+            else ""
+        )
+        return text[:MAX_DETAIL_CHARS]
+    message = _find_message(body)
+    return message[:MAX_DETAIL_CHARS] if message else ""
+
+
+def _find_message(body: Any) -> str | None:
+    if isinstance(body, str):
+        return body
+    if isinstance(body, dict):
+        for key in ("message", "detail", "error", "msg"):
+            if key in body:
+                found = _find_message(body[key])
+                if found:
+                    return found
+    if isinstance(body, list) and body:
+        return _find_message(body[0])
+    return None

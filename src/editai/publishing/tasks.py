@@ -1,0 +1,1 @@
+"""Background work of the publishing domain (registered with @task)."""

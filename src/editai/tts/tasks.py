@@ -1,0 +1,1 @@
+"""Background work of the tts domain (registered with @task)."""
