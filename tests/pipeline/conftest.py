@@ -11,6 +11,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -209,13 +210,22 @@ def expect(result: GraphQLResult, code: str) -> None:
     assert result.codes == [code], result
 
 
-@pytest.fixture
-async def env(engine: AsyncEngine, tmp_path: Path) -> AsyncIterator[Env]:
-    """An app with the embedded worker, its own data dir, on the test database."""
+@asynccontextmanager
+async def open_env(engine: AsyncEngine, tmp_path: Path, **overrides: object) -> AsyncIterator[Env]:
+    """An app with the embedded worker, its own data dir, on the test database.
+
+    ``overrides`` are settings, e.g. a fake provider's base URL.
+    """
     url = engine.url.render_as_string(hide_password=False)
-    settings = make_settings(tmp_path / "app", url, worker_poll_seconds=0.5)
+    settings = make_settings(tmp_path / "app", url, **{"worker_poll_seconds": 0.5, **overrides})
     app = create_app(settings, engine=engine)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield Env(app, client, Api(client, settings), settings)
+
+
+@pytest.fixture
+async def env(engine: AsyncEngine, tmp_path: Path) -> AsyncIterator[Env]:
+    async with open_env(engine, tmp_path) as opened:
+        yield opened
