@@ -1,4 +1,4 @@
-"""``editai`` command line: serve, migrate, export-schema, token."""
+"""``editai`` command line: serve, worker, migrate, export-schema, token, costs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import asyncio
 import signal
 import sys
 import uuid
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from editai.settings import Environment, get_settings
 
@@ -133,6 +135,81 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _costs(args: argparse.Namespace) -> int:
+    """Operator view: every profile's costs, and those of deleted profiles as Legacy."""
+    import json
+    from datetime import datetime
+
+    from editai.costs.service import CostReport
+    from editai.db.engine import create_engine
+    from editai.db.tenancy import SessionFactory
+    from editai.errors import BadUserInput
+
+    settings = get_settings()
+    try:
+        since = datetime.fromisoformat(args.since) if args.since else None
+        until = datetime.fromisoformat(args.until) if args.until else None
+    except ValueError as exc:
+        print(f"error: --since/--until must be ISO 8601 dates: {exc}", file=sys.stderr)
+        return 2
+
+    async def run() -> list[Any]:
+        import editai.db.models  # noqa: F401 - every mapper registered
+
+        engine = create_engine(settings)
+        try:
+            sessions = SessionFactory(engine, settings.db_tenant_role)
+            async with sessions.system_transaction() as session:
+                return await CostReport(session).for_operator(since, until)
+        finally:
+            await engine.dispose()
+
+    try:
+        rows = asyncio.run(run())
+    except BadUserInput as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "profile_id": r.profile_id,
+                        "profile": r.profile_name,
+                        "provider": r.line.provider,
+                        "operation": r.line.operation,
+                        "units": r.line.units,
+                        "calls": r.line.calls,
+                        "quantity": r.line.quantity,
+                        "cost_usd": str(r.line.cost_usd),
+                    }
+                    for r in rows
+                ],
+                indent=2,
+            )
+        )
+        return 0
+    header = ("PROFILE", "PROVIDER", "OPERATION", "UNITS", "CALLS", "QUANTITY", "COST_USD")
+    table = [header] + [
+        (
+            r.profile_name if r.profile_id is None else f"{r.profile_name} ({r.profile_id})",
+            r.line.provider,
+            r.line.operation,
+            r.line.units,
+            str(r.line.calls),
+            f"{r.line.quantity:g}",
+            f"{r.line.cost_usd:.6f}",
+        )
+        for r in rows
+    ]
+    total = sum((r.line.cost_usd for r in rows), start=Decimal("0"))
+    table.append(("TOTAL", "", "", "", "", "", f"{total:.6f}"))
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="editai", description="EditAI backend")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -163,6 +240,14 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--email", default=None)
     token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
     token.set_defaults(func=_token)
+
+    costs = sub.add_parser(
+        "costs", help="cost summary of every profile (deleted profiles' costs as Legacy)"
+    )
+    costs.add_argument("--since", default=None, help="ISO 8601 date/time, inclusive")
+    costs.add_argument("--until", default=None, help="ISO 8601 date/time, exclusive")
+    costs.add_argument("--json", action="store_true", help="JSON instead of a table")
+    costs.set_defaults(func=_costs)
     return parser
 
 

@@ -7,12 +7,15 @@ is spent even if the job fails later, so the cost must not roll back with the jo
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from editai.costs.models import ApiCost
-from editai.costs.repository import CostRepository
+from editai.costs.repository import CostLine, CostRepository, OperatorCostLine
+from editai.errors import BadUserInput
 from editai.settings import Settings
 
 ELEVENLABS = "elevenlabs"
@@ -94,3 +97,52 @@ class CostRecorder:
                 job_id=job_id,
             ),
         ]
+
+
+@dataclass(frozen=True)
+class ProfileCosts:
+    since: datetime | None
+    until: datetime | None
+    lines: list[CostLine]
+
+    @property
+    def total_usd(self) -> Decimal:
+        return sum((line.cost_usd for line in self.lines), Decimal("0"))
+
+    @property
+    def by_provider(self) -> dict[str, Decimal]:
+        totals: dict[str, Decimal] = {}
+        for line in self.lines:
+            totals[line.provider] = totals.get(line.provider, Decimal("0")) + line.cost_usd
+        return totals
+
+
+def _period(since: datetime | None, until: datetime | None) -> None:
+    if since is not None and until is not None and since >= until:
+        raise BadUserInput("since must be before until", field="since")
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """A timestamp without a zone is taken as UTC (what every stored timestamp is)."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+class CostReport:
+    def __init__(self, session: AsyncSession) -> None:
+        self.repo = CostRepository(session)
+
+    async def for_profile(self, since: datetime | None, until: datetime | None) -> ProfileCosts:
+        """The session's profile only (the tenant hook and RLS scope the query)."""
+        since, until = _aware(since), _aware(until)
+        _period(since, until)
+        return ProfileCosts(since, until, await self.repo.summary(since, until))
+
+    async def for_operator(
+        self, since: datetime | None, until: datetime | None
+    ) -> list[OperatorCostLine]:
+        """Every profile, and "Legacy" for costs whose profile was deleted: system session."""
+        since, until = _aware(since), _aware(until)
+        _period(since, until)
+        return await self.repo.operator_summary(since, until)

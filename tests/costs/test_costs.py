@@ -1,0 +1,195 @@
+"""costSummary (one profile's costs) and `editai costs` (the operator's, with Legacy)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from editai.costs.models import ApiCost
+from editai.costs.service import CostRecorder
+from editai.db.tenancy import SessionFactory
+from editai.settings import Settings
+from tests.api import Api
+
+if TYPE_CHECKING:
+    from tests.api import TestUser
+
+SUMMARY = """
+query($since: DateTime, $until: DateTime) {
+  costSummary(since: $since, until: $until) {
+    since until totalUsd
+    byProvider { provider costUsd }
+    lines { provider operation units calls quantity costUsd }
+  }
+}
+"""
+DELETE_PROFILE = "mutation($id: ID!) { deleteProfile(id: $id) }"
+
+
+async def _record(
+    sessions: SessionFactory,
+    settings: Settings,
+    profile_id: str,
+    *,
+    characters: int = 0,
+    tokens: tuple[int, int] | None = None,
+) -> None:
+    async with sessions.tenant_transaction(uuid.UUID(profile_id), None) as session:
+        recorder = CostRecorder(session, settings)
+        if characters:
+            await recorder.elevenlabs_characters(characters, job_id=None)
+        if tokens:
+            await recorder.gemini_tokens(*tokens, job_id=None)
+
+
+async def _summary(user: TestUser, profile_id: str | None = None, **period: str) -> dict[str, Any]:
+    result = await user.gql(SUMMARY, period, profile_id=profile_id)
+    return dict(result.ok()["costSummary"])
+
+
+async def test_summary_prices_calls_with_the_configured_rates(
+    api: Api, sessions: SessionFactory, settings: Settings
+) -> None:
+    user = await api.new_user()
+    rates = settings.model_copy(
+        update={
+            "elevenlabs_usd_per_1k_characters": 0.30,
+            "gemini_usd_per_1m_input_tokens": 0.30,
+            "gemini_usd_per_1m_output_tokens": 2.50,
+        }
+    )
+    await _record(sessions, rates, user.default_profile_id, characters=1234)
+    await _record(sessions, rates, user.default_profile_id, characters=766)
+    await _record(sessions, rates, user.default_profile_id, tokens=(10_000, 2_000))
+
+    summary = await _summary(user)
+    lines = {(x["provider"], x["operation"], x["units"]): x for x in summary["lines"]}
+    assert set(lines) == {
+        ("elevenlabs", "text_to_speech", "characters"),
+        ("gemini", "generate_content", "input_tokens"),
+        ("gemini", "generate_content", "output_tokens"),
+    }
+    tts = lines["elevenlabs", "text_to_speech", "characters"]
+    assert (tts["calls"], tts["quantity"]) == (2, 2000.0)
+    assert Decimal(tts["costUsd"]) == Decimal("0.600000")  # 2000 chars at $0.30 / 1k
+    assert Decimal(lines["gemini", "generate_content", "input_tokens"]["costUsd"]) == Decimal(
+        "0.003000"
+    )
+    assert Decimal(lines["gemini", "generate_content", "output_tokens"]["costUsd"]) == Decimal(
+        "0.005000"
+    )
+    assert Decimal(summary["totalUsd"]) == Decimal("0.608000")
+    assert {p["provider"]: Decimal(p["costUsd"]) for p in summary["byProvider"]} == {
+        "elevenlabs": Decimal("0.6"),
+        "gemini": Decimal("0.008"),
+    }
+
+
+async def test_each_profile_sees_only_its_own_costs(
+    api: Api, sessions: SessionFactory, settings: Settings
+) -> None:
+    alice, bob = await api.new_user(), await api.new_user()
+    second = await alice.create_profile("Second brand")
+    await _record(sessions, settings, alice.default_profile_id, characters=1000)
+    await _record(sessions, settings, second, characters=3000)
+    await _record(sessions, settings, bob.default_profile_id, characters=5000)
+
+    def characters(summary: dict[str, Any]) -> float:
+        return sum(x["quantity"] for x in summary["lines"])
+
+    assert characters(await _summary(alice)) == 1000
+    assert characters(await _summary(alice, profile_id=second)) == 3000
+    assert characters(await _summary(bob)) == 5000
+    # Bob naming Alice's profile gets nothing of hers.
+    result = await bob.gql(SUMMARY, {}, profile_id=second)
+    assert result.code == "FORBIDDEN" and result.data is None
+
+
+async def test_period_filters_and_validation(
+    api: Api, sessions: SessionFactory, settings: Settings
+) -> None:
+    user = await api.new_user()
+    await _record(sessions, settings, user.default_profile_id, characters=100)
+    await _record(sessions, settings, user.default_profile_id, characters=200)
+    # Move the first cost a week back.
+    async with sessions.tenant_transaction(uuid.UUID(user.default_profile_id), None) as session:
+        first = (await session.scalars(select(ApiCost).where(ApiCost.quantity == 100.0))).one()
+        first.created_at = datetime.now(UTC) - timedelta(days=7)
+
+    now = datetime.now(UTC)
+    recent = await _summary(user, since=(now - timedelta(days=1)).isoformat())
+    assert [x["quantity"] for x in recent["lines"]] == [200.0]
+    older = await _summary(user, until=(now - timedelta(days=1)).isoformat())
+    assert [x["quantity"] for x in older["lines"]] == [100.0]
+    assert [x["quantity"] for x in (await _summary(user))["lines"]] == [300.0]
+    empty = await _summary(user, since=(now + timedelta(days=1)).isoformat())
+    assert (empty["lines"], Decimal(empty["totalUsd"])) == ([], Decimal(0))
+
+    bad = await user.gql(
+        SUMMARY, {"since": now.isoformat(), "until": (now - timedelta(days=1)).isoformat()}
+    )
+    assert bad.code == "BAD_USER_INPUT"
+    assert (await api.gql(SUMMARY)).code == "UNAUTHENTICATED"
+
+
+def _cli_costs(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "EDITAI_DATABASE_URL": settings.database_url,
+        "EDITAI_DATA_DIR": str(settings.data_dir),
+        "EDITAI_ENV": "test",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "editai.cli", "costs", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+async def test_deleted_profiles_costs_survive_as_legacy_for_the_operator_only(
+    api: Api, sessions: SessionFactory, settings: Settings, tmp_path: Path
+) -> None:
+    user = await api.new_user()
+    doomed = await user.create_profile("Doomed brand")
+    await _record(sessions, settings, doomed, characters=4321)
+    await _record(sessions, settings, user.default_profile_id, characters=10)
+    assert (await user.gql(DELETE_PROFILE, {"id": doomed})).ok()["deleteProfile"] == doomed
+
+    async with sessions.system_transaction() as session:
+        orphaned = (await session.scalars(select(ApiCost).where(ApiCost.quantity == 4321.0))).all()
+    assert [c.profile_id for c in orphaned] == [None]  # kept, with no profile
+
+    # No profile's summary shows it (not even the user's remaining one).
+    assert [x["quantity"] for x in (await _summary(user))["lines"]] == [10.0]
+
+    done = _cli_costs(settings, "--json")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    legacy = [r for r in rows if r["profile"] == "Legacy" and r["quantity"] == 4321.0]
+    assert legacy and legacy[0]["profile_id"] is None
+    assert settings.elevenlabs_usd_per_1k_characters == 0.30
+    assert legacy[0]["cost_usd"] == "1.296300"  # 4321 characters at $0.30 / 1k
+    mine = [r for r in rows if r["profile_id"] == user.default_profile_id]
+    assert [(r["calls"], r["quantity"]) for r in mine] == [(1, 10.0)]
+    assert mine[0]["profile"] != "Legacy"
+
+    table = _cli_costs(settings)
+    assert table.returncode == 0, table.stderr
+    legacy_lines = [line for line in table.stdout.splitlines() if line.startswith("Legacy")]
+    assert any("4321" in line and "elevenlabs" in line for line in legacy_lines)
+    assert table.stdout.splitlines()[-1].startswith("TOTAL")
+
+    refused = _cli_costs(settings, "--since", "not-a-date")
+    assert refused.returncode == 2 and "ISO 8601" in refused.stderr
