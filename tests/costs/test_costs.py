@@ -111,7 +111,8 @@ async def test_each_profile_sees_only_its_own_costs(
     assert characters(await _summary(bob)) == 5000
     # Bob naming Alice's profile gets nothing of hers.
     result = await bob.gql(SUMMARY, {}, profile_id=second)
-    assert result.code == "FORBIDDEN" and result.data is None
+    assert result.code == "FORBIDDEN"
+    assert result.data is None
 
 
 async def test_period_filters_and_validation(
@@ -178,7 +179,8 @@ async def test_deleted_profiles_costs_survive_as_legacy_for_the_operator_only(
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)
     legacy = [r for r in rows if r["profile"] == "Legacy" and r["quantity"] == 4321.0]
-    assert legacy and legacy[0]["profile_id"] is None
+    assert len(legacy) == 1
+    assert legacy[0]["profile_id"] is None
     assert settings.elevenlabs_usd_per_1k_characters == 0.30
     assert legacy[0]["cost_usd"] == "1.296300"  # 4321 characters at $0.30 / 1k
     mine = [r for r in rows if r["profile_id"] == user.default_profile_id]
@@ -192,4 +194,5 @@ async def test_deleted_profiles_costs_survive_as_legacy_for_the_operator_only(
     assert table.stdout.splitlines()[-1].startswith("TOTAL")
 
     refused = _cli_costs(settings, "--since", "not-a-date")
-    assert refused.returncode == 2 and "ISO 8601" in refused.stderr
+    assert refused.returncode == 2
+    assert "ISO 8601" in refused.stderr
