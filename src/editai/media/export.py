@@ -1,5 +1,5 @@
 """Exporting a clip for publishing: H.264/AAC MP4, scaled, loudness-normalized, optional
-burned-in text and muted ranges.
+burned-in text, muted ranges and a voice-over.
 
 * Video: ``scale`` to ``height`` with the width keeping the source's aspect, rounded to
   the nearest even number (:func:`export_size`); libx264 (``preset``, CRF ``crf``,
@@ -14,12 +14,28 @@ burned-in text and muted ranges.
   then resamples to 48 kHz (mono stays mono, anything else becomes stereo); AAC
   160 kb/s. Digital silence is left as it is; the output is capped at the source's
   duration (loudnorm's dynamic mode pads its last 100 ms frame).
+* Voice-over (:class:`~editai.media.voiceover_mix.VoiceoverMix`): the voice file is
+  resampled to 48 kHz, cut where the clip ends (``atrim``: a voice longer than the rest
+  of the clip is cut off, never sped up), delayed to its start in the clip (``adelay``)
+  and padded to the clip's length (``apad``). The original audio (after its mute ranges,
+  which do not apply to the voice) is ducked by ``ducking_db`` wherever the voice speaks
+  (gain automation, see :mod:`editai.media.voiceover_mix`), and both are summed with
+  ``amix=normalize=0`` (no level change from the mixer) *before* the two loudnorm
+  passes, which therefore measure and normalize the mix; in linear mode the ducking
+  depth survives exactly. Both are brought to one layout first: mono when both are mono,
+  else stereo. A source without audio gets the voice alone.
 * Text: ``subtitle_text`` is burned in at the bottom centre with ``drawtext``, one filter
   per line (wrapped to the frame width, at most :data:`MAX_SUBTITLE_LINES` lines), white
-  with a black border on a translucent box. The text goes through a file
-  (``textfile=``, ``expansion=none``), never through the filter graph, so quotes, colons,
-  backslashes, ``%`` and ``%{...}`` are drawn literally and cannot inject filter options.
-  Needs a TrueType font: ``font_file``, else :func:`find_font_file`.
+  with a black border on a translucent box. With voice-over subtitles, the voice's words
+  go at the bottom instead, in short phrases (:func:`~editai.media.voiceover_mix.group_phrases`),
+  each ``drawtext`` enabled only while its phrase is spoken
+  (``enable='between(t,start,end)'``, times we format as numbers), and ``subtitle_text``
+  moves to the top as a static title. All text goes through files (``textfile=``,
+  ``expansion=none``), never through the filter graph, so quotes, colons, backslashes,
+  ``%`` and ``%{...}`` are drawn literally and cannot inject filter options. A graph too
+  long for one command-line argument (many phrases) is passed as a file
+  (``-filter_complex_script``). Needs a TrueType font: ``font_file``, else
+  :func:`find_font_file`.
 
 Inputs are validated first (ValueError with a readable message).
 """
@@ -44,7 +60,21 @@ from typing import Any
 import ffmpeg
 
 from editai.media.binaries import Binaries
-from editai.media.ffmpeg import ProgressCallback, probe_video, run_ffmpeg, run_ffmpeg_stderr
+from editai.media.ffmpeg import (
+    ProgressCallback,
+    probe_json,
+    probe_video,
+    run_ffmpeg,
+    run_ffmpeg_stderr,
+)
+from editai.media.voiceover_mix import (
+    MAX_PHRASE_CHARS,
+    VoiceoverMix,
+    detect_speech,
+    duck_expression,
+    group_phrases,
+    validate_voiceover,
+)
 
 MIN_HEIGHT, MAX_HEIGHT = 144, 2160
 MAX_SUBTITLE_CHARS = 500
@@ -54,6 +84,9 @@ LOUDNESS_RANGE = 11.0
 MEASURE_SHARE = 0.2  # share of the progress bar for the loudness measurement pass
 DEFAULT_PRESET = "veryfast"
 DEFAULT_CRF = 20
+AUDIO_RATE = 48_000
+# Linux caps one command-line argument at 128 KiB; longer graphs go through a file.
+FILTER_SCRIPT_OVER = 32_000
 
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
@@ -83,6 +116,28 @@ def _packaged_font() -> Path | None:
 
 class FontNotFoundError(RuntimeError):
     """Burning in text needs a TrueType font and none was found."""
+
+
+@dataclass(frozen=True, slots=True)
+class TextLine:
+    """One ``drawtext``: a file holding the line, its top y, and when it shows
+    (``None``: always; else (start, end) seconds of the clip)."""
+
+    path: Path
+    y: int
+    shown: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VoicePlan:
+    """A voice-over resolved for one clip: its file, its delay, the clip's length (the
+    voice is cut there), the original's gain expression and the common channel layout."""
+
+    path: Path
+    start_seconds: float
+    clip_seconds: float
+    duck: str | None
+    layout: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,10 +226,15 @@ def subtitle_font_size(height: int) -> int:
     return max(12, round(height * 0.06))
 
 
+def chars_per_line(width: int, font_size: int) -> int:
+    """Characters that fit ``width`` pixels (average glyph taken as 0.65 em)."""
+    return max(8, int(width * 0.9 / (font_size * 0.65)))
+
+
 def wrap_subtitle(text: str, width: int, font_size: int) -> list[str]:
-    """Lines that fit ``width`` pixels (average glyph taken as 0.65 em); at most
-    MAX_SUBTITLE_LINES, the last one cut with an ellipsis."""
-    per_line = max(8, int(width * 0.9 / (font_size * 0.65)))
+    """Lines that fit ``width`` pixels; at most MAX_SUBTITLE_LINES, the last one cut with
+    an ellipsis."""
+    per_line = chars_per_line(width, font_size)
     lines: list[str] = []
     for paragraph in text.split("\n"):
         lines += textwrap.wrap(paragraph, per_line, break_long_words=True) or [""]
@@ -235,10 +295,43 @@ def _mute(audio: Any, mute_ranges: Sequence[tuple[float, float]]) -> Any:
     return audio.filter("volume", volume=0, enable=enable)
 
 
+def _audio_before_loudnorm(
+    src: Any, has_audio: bool, mute_ranges: Sequence[tuple[float, float]], voice: VoicePlan | None
+) -> Any:
+    """The clip's (muted) audio, or its mix with the voice-over (see the module docstring)."""
+    if voice is None:
+        return _mute(src["a:0"], mute_ranges)
+    spoken = (
+        ffmpeg.input(str(voice.path))["a:0"]
+        .filter("aresample", AUDIO_RATE)
+        .filter("aformat", sample_rates=AUDIO_RATE, channel_layouts=voice.layout)
+        .filter("atrim", end=f"{voice.clip_seconds - voice.start_seconds:.6f}")
+    )
+    if voice.start_seconds > 0:
+        delay = round(voice.start_seconds * AUDIO_RATE)
+        spoken = spoken.filter("adelay", delays=f"{delay}S", all=1)
+    spoken = spoken.filter("apad", whole_dur=f"{voice.clip_seconds:.6f}")
+    if not has_audio:
+        return spoken
+    original = (
+        _mute(src["a:0"], mute_ranges)
+        .filter("aresample", AUDIO_RATE)
+        .filter("aformat", sample_rates=AUDIO_RATE, channel_layouts=voice.layout)
+    )
+    if voice.duck is not None:
+        original = original.filter("volume", volume=voice.duck, eval="frame")
+    return ffmpeg.filter([original, spoken], "amix", inputs=2, duration="longest", normalize=0)
+
+
 def build_measure_args(
-    source: Path, mute_ranges: Sequence[tuple[float, float]], loudness_target: float
+    source: Path,
+    mute_ranges: Sequence[tuple[float, float]],
+    loudness_target: float,
+    voice: VoicePlan | None = None,
+    has_audio: bool = True,
 ) -> list[str]:
-    audio = _mute(ffmpeg.input(str(source))["a:0"], mute_ranges).filter(
+    src = ffmpeg.input(str(source))
+    audio = _audio_before_loudnorm(src, has_audio, mute_ranges, voice).filter(
         "loudnorm",
         I=loudness_target,
         TP=TRUE_PEAK_DB,
@@ -258,21 +351,26 @@ def build_export_args(
     mute_ranges: Sequence[tuple[float, float]],
     loudness_target: float,
     measurement: LoudnessMeasurement | None,
-    subtitle_files: Sequence[tuple[Path, int]] = (),
+    text_lines: Sequence[TextLine] = (),
     font_file: Path | None = None,
     font_size: int = 0,
+    voice: VoicePlan | None = None,
     preset: str = DEFAULT_PRESET,
     crf: int = DEFAULT_CRF,
 ) -> list[str]:
-    """``subtitle_files``: (text file, top y) per line, already wrapped."""
+    """``text_lines``: one per drawn line, already wrapped. With ``voice``, the output has
+    audio even when the source has none."""
     src = ffmpeg.input(str(source))
     width, height = size
     video = src["v:0"].filter("scale", w=width, h=height).filter("setsar", "1")
-    for text_file, y in subtitle_files:
+    for line in text_lines:
+        timing: dict[str, str] = {}
+        if line.shown is not None:
+            timing["enable"] = f"between(t,{line.shown[0]:.3f},{line.shown[1]:.3f})"
         video = video.filter(
             "drawtext",
             fontfile=str(font_file),
-            textfile=str(text_file),
+            textfile=str(line.path),
             expansion="none",
             fontsize=font_size,
             fontcolor="white",
@@ -282,7 +380,8 @@ def build_export_args(
             boxcolor="black@0.45",
             boxborderw=max(2, font_size // 5),
             x="(w-text_w)/2",
-            y=y,
+            y=line.y,
+            **timing,
         )
     streams = [video]
     options: dict[str, Any] = {
@@ -296,8 +395,8 @@ def build_export_args(
         options["t"] = f"{max_seconds:.6f}"
     if preset != "ultrafast":  # ultrafast turns off what High adds
         options["profile:v"] = "high"
-    if has_audio:
-        audio = _mute(src["a:0"], mute_ranges)
+    if has_audio or voice is not None:
+        audio = _audio_before_loudnorm(src, has_audio, mute_ranges, voice)
         if measurement is not None and measurement.audible:
             m = measurement
             audio = audio.filter(
@@ -317,11 +416,11 @@ def build_export_args(
             )
         # An explicit output format: without it FFmpeg 6.0 can fail to renegotiate the
         # channel layout after loudnorm when the graph is reconfigured mid-stream.
-        audio = audio.filter("aresample", 48000).filter(
-            "aformat", sample_rates=48000, channel_layouts="mono|stereo"
+        audio = audio.filter("aresample", AUDIO_RATE).filter(
+            "aformat", sample_rates=AUDIO_RATE, channel_layouts="mono|stereo"
         )
         streams.append(audio)
-        options.update(acodec="aac", audio_bitrate="160k", ar=48000)
+        options.update(acodec="aac", audio_bitrate="160k", ar=AUDIO_RATE)
     return list(ffmpeg.output(*streams, str(out), **options).get_args())
 
 
@@ -336,25 +435,90 @@ async def measure_loudness(
     loudness_target: float = -14.0,
     duration: float | None = None,
     on_progress: ProgressCallback | None = None,
+    voice: VoicePlan | None = None,
+    has_audio: bool = True,
+    work_dir: Path | None = None,
 ) -> LoudnessMeasurement:
-    """loudnorm's first pass over the (muted) audio of ``source``."""
-    lines = await run_ffmpeg_stderr(
-        binaries,
-        build_measure_args(source, mute_ranges, loudness_target),
-        duration_seconds=duration,
-        on_progress=on_progress,
-        max_lines=200,
-    )
+    """loudnorm's first pass over the (muted) audio of ``source``, mixed with ``voice``.
+    ``work_dir`` takes the filter graph when it is too long for the command line."""
+    args = build_measure_args(source, mute_ranges, loudness_target, voice, has_audio)
+    if work_dir is not None:
+        args = await asyncio.to_thread(with_filter_script, args, work_dir)
+    try:
+        lines = await run_ffmpeg_stderr(
+            binaries, args, duration_seconds=duration, on_progress=on_progress, max_lines=200
+        )
+    finally:
+        if "-filter_complex_script" in args:
+            _discard(Path(args[args.index("-filter_complex_script") + 1]))
     return parse_loudnorm_json(lines)
 
 
-def _write_lines(folder: Path, lines: Sequence[str]) -> list[Path]:
+def _write_texts(folder: Path, texts: Sequence[str]) -> list[Path]:
     paths = []
-    for line in lines:
+    for text in texts:
         path = folder / f"subtitle-{uuid.uuid4().hex}.txt"
-        path.write_text(line, encoding="utf-8")
+        path.write_text(text, encoding="utf-8")
         paths.append(path)
     return paths
+
+
+def _rows_at_bottom(count: int, height: int, font_size: int) -> list[int]:
+    line_height = round(font_size * 1.5)
+    bottom = height - round(height * 0.06)
+    pad = (line_height - font_size) // 2
+    return [bottom - (count - i) * line_height + pad for i in range(count)]
+
+
+def _rows_at_top(count: int, height: int, font_size: int) -> list[int]:
+    line_height = round(font_size * 1.5)
+    top = round(height * 0.06)
+    pad = (line_height - font_size) // 2
+    return [top + i * line_height + pad for i in range(count)]
+
+
+async def _audio_channels(binaries: Binaries, path: Path) -> tuple[int, float]:
+    """(channels, seconds) of the first audio stream of ``path``."""
+    info = await probe_json(binaries, path)
+    audio = next((s for s in info.get("streams") or [] if s.get("codec_type") == "audio"), None)
+    if audio is None:
+        raise ValueError(f"{path.name} has no audio stream")
+    seconds = (info.get("format") or {}).get("duration") or audio.get("duration") or 0
+    return int(audio.get("channels") or 2), float(seconds)
+
+
+async def plan_voice(
+    binaries: Binaries,
+    source: Path,
+    voiceover: VoiceoverMix,
+    *,
+    has_audio: bool,
+    clip_seconds: float,
+) -> VoicePlan:
+    """Probe the voice, find where it speaks and build the original's ducking."""
+    voice_channels, voice_seconds = await _audio_channels(binaries, voiceover.path)
+    source_channels = (await _audio_channels(binaries, source))[0] if has_audio else 1
+    layout = "mono" if voice_channels == 1 and source_channels == 1 else "stereo"
+    duck = None
+    if has_audio and voiceover.ducking_db > 0:
+        start = voiceover.start_seconds
+        spans = await detect_speech(binaries, voiceover.path, voice_seconds)
+        in_clip = [(a + start, min(b + start, clip_seconds)) for a, b in spans]
+        duck = duck_expression([s for s in in_clip if s[0] < clip_seconds], voiceover.ducking_db)
+    return VoicePlan(voiceover.path, voiceover.start_seconds, clip_seconds, duck, layout)
+
+
+def with_filter_script(args: list[str], folder: Path, limit: int = FILTER_SCRIPT_OVER) -> list[str]:
+    """``args`` with a ``-filter_complex`` longer than ``limit`` moved into a file in
+    ``folder`` (``-filter_complex_script``); unchanged otherwise."""
+    if "-filter_complex" not in args:
+        return args
+    at = args.index("-filter_complex")
+    if len(args[at + 1]) <= limit:
+        return args
+    script = folder / f"filtergraph-{uuid.uuid4().hex}.txt"
+    script.write_text(args[at + 1], encoding="utf-8")
+    return [*args[:at], "-filter_complex_script", str(script), *args[at + 2 :]]
 
 
 async def export_clip(
@@ -370,6 +534,7 @@ async def export_clip(
     on_progress: ProgressCallback | None = None,
     work_dir: Path | None = None,
     font_file: Path | None = None,
+    voiceover: VoiceoverMix | None = None,
     preset: str = DEFAULT_PRESET,
     crf: int = DEFAULT_CRF,
 ) -> None:
@@ -385,17 +550,37 @@ async def export_clip(
         raise ValueError(f"loudness target must be between -70 and -5 LUFS, got {loudness_target}")
     ranges = validate_mute_ranges(mute_ranges, duration)
     text = clean_subtitle_text(subtitle_text)
+    if voiceover is not None:
+        validate_voiceover(voiceover, duration)
+        if not await asyncio.to_thread(voiceover.path.is_file):
+            raise ValueError("the voice-over file does not exist")
+
+    probe = await probe_video(binaries, source)
+    size = export_size(probe.width, probe.height, height)
+    has_audio = probe.audio_codec is not None
+    font_size = subtitle_font_size(height)
+    voice = None
+    phrases = []
+    if voiceover is not None:
+        clip_seconds = probe.duration_seconds
+        voice = await plan_voice(
+            binaries, source, voiceover, has_audio=has_audio, clip_seconds=clip_seconds
+        )
+        if voiceover.subtitles:
+            phrases = group_phrases(
+                voiceover.words,
+                offset=voiceover.start_seconds,
+                clip_seconds=clip_seconds,
+                max_chars=min(MAX_PHRASE_CHARS, chars_per_line(size[0], font_size)),
+            )
     font: Path | None = None
-    if text is not None:
+    if text is not None or phrases:
         font = font_file or await asyncio.to_thread(find_font_file)
         if font is None:
             raise FontNotFoundError(
                 "no TrueType font found for burning in text (install fonts-dejavu-core)"
             )
-
-    probe = await probe_video(binaries, source)
-    size = export_size(probe.width, probe.height, height)
-    has_audio = probe.audio_codec is not None
+    measured = has_audio or voice is not None
 
     async def measure_progress(fraction: float) -> None:
         if on_progress is not None:
@@ -403,28 +588,39 @@ async def export_clip(
 
     async def encode_progress(fraction: float) -> None:
         if on_progress is not None:
-            share = MEASURE_SHARE if has_audio else 0.0
+            share = MEASURE_SHARE if measured else 0.0
             await on_progress(share + (1 - share) * fraction)
 
-    own_dir = work_dir is None and text is not None
+    needs_folder = text is not None or bool(phrases) or voice is not None
+    own_dir = work_dir is None and needs_folder
     folder = work_dir
-    if text is not None and folder is None:
+    if needs_folder and folder is None:
         folder = Path(await asyncio.to_thread(tempfile.mkdtemp))
     written: list[Path] = []
     try:
-        subtitle_files: list[tuple[Path, int]] = []
-        font_size = subtitle_font_size(height)
-        if text is not None and folder is not None:
+        # (text, top y, shown) per drawn line: the title (top when phrases take the bottom)
+        # and each phrase's lines, shown while it is spoken.
+        layout: list[tuple[str, int, tuple[float, float] | None]] = []
+        if text is not None:
             lines = wrap_subtitle(text, size[0], font_size)
-            written = await asyncio.to_thread(_write_lines, folder, lines)
-            line_height = round(font_size * 1.5)
-            bottom = height - round(height * 0.06)
-            subtitle_files = [
-                (path, bottom - (len(written) - i) * line_height + (line_height - font_size) // 2)
-                for i, path in enumerate(written)
+            rows = (_rows_at_top if phrases else _rows_at_bottom)(len(lines), height, font_size)
+            layout += [(line, y, None) for line, y in zip(lines, rows, strict=True)]
+        for phrase in phrases:
+            lines = wrap_subtitle(phrase.text, size[0], font_size)
+            rows = _rows_at_bottom(len(lines), height, font_size)
+            layout += [
+                (line, y, (phrase.start, phrase.end)) for line, y in zip(lines, rows, strict=True)
+            ]
+        text_lines: list[TextLine] = []
+        if layout:
+            assert folder is not None
+            written = await asyncio.to_thread(_write_texts, folder, [t for t, _, _ in layout])
+            text_lines = [
+                TextLine(path, y, shown)
+                for path, (_, y, shown) in zip(written, layout, strict=True)
             ]
         measurement = None
-        if has_audio:
+        if measured:
             measurement = await measure_loudness(
                 binaries,
                 source,
@@ -432,6 +628,9 @@ async def export_clip(
                 loudness_target=loudness_target,
                 duration=duration,
                 on_progress=measure_progress,
+                voice=voice,
+                has_audio=has_audio,
+                work_dir=folder,
             )
         args = build_export_args(
             source,
@@ -442,12 +641,17 @@ async def export_clip(
             mute_ranges=ranges,
             loudness_target=loudness_target,
             measurement=measurement,
-            subtitle_files=subtitle_files,
+            text_lines=text_lines,
             font_file=font,
             font_size=font_size,
+            voice=voice,
             preset=preset,
             crf=crf,
         )
+        if folder is not None:
+            args = await asyncio.to_thread(with_filter_script, args, folder)
+            if "-filter_complex_script" in args:
+                written.append(Path(args[args.index("-filter_complex_script") + 1]))
         await run_ffmpeg(binaries, args, duration_seconds=duration, on_progress=encode_progress)
     except BaseException:
         _discard(out)
