@@ -6,19 +6,29 @@ Rules (pure and deterministic: the same inputs, in any span order, give the same
   fit side by side: ``count * clip_seconds <= duration`` (windows are half-open
   ``[start, start + clip_seconds)``, so touching windows do not overlap). Otherwise
   ValueError. Whenever these hold, ``count`` windows are returned.
-* Candidates are the starts of SCENE and SPEECH spans (SILENCE spans never anchor a
-  window), moved left if needed so the window ends by ``duration``.
+* Candidates are the starts of SCENE, SPEECH and HIGHLIGHT spans (SILENCE spans never
+  anchor a window), moved left if needed so the window ends by ``duration``.
 * A window's score is ``0.5 * anchor + 0.5 * coverage``: ``anchor`` is the best score
   among spans starting at that point, ``coverage`` the overlap-weighted mean score of all
   spans the window covers (silence pulls it down).
-* Candidates are taken best score first (ties: earlier start) and kept if they overlap
-  no chosen window and the windows still missing can still be fitted into the free gaps.
+* HIGHLIGHT spans (moments a video-understanding model picked) outrank measured ones: a
+  window anchored at a highlight comes before every window anchored only at a SCENE or
+  SPEECH start, whatever their scores (so a highlight beats a scene cut of equal, or even
+  higher, score). Scores order the windows within each of the two ranks. Why: measured
+  spans say where the picture cuts and the sound is loud; a highlight says where the
+  content is worth a clip, which is what the analysis was asked for. Measured anchors
+  still fill the windows the highlights leave over, and with no highlights nothing
+  changes.
+* Candidates are taken best rank first, then best score (ties: earlier start), and kept
+  if they overlap no chosen window and the windows still missing can still be fitted
+  into the free gaps.
 * Windows still missing (no spans, or too few usable candidates) are spread evenly over
   the free gaps: each gap gets windows in turn (largest share of free time first) and a
   gap's windows are spaced evenly with equal slack around them. With no spans at all
   this is the plain evenly spread layout.
 
-The result lists the span-anchored windows best first, then the filled ones by time.
+The result lists the span-anchored windows in the order taken (highlights first, best score
+first within a rank), then the filled ones by time.
 """
 
 from __future__ import annotations
@@ -29,7 +39,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 EPSILON = 1e-9
-ANCHOR_KINDS = frozenset({"SCENE", "SPEECH"})
+ANCHOR_KINDS = frozenset({"SCENE", "SPEECH", "HIGHLIGHT"})
+HIGHLIGHT = "HIGHLIGHT"
 
 
 class Span(Protocol):
@@ -150,25 +161,30 @@ def choose_windows(
         if math.isfinite(s.start) and math.isfinite(s.end) and math.isfinite(s.score)
     ]
     latest = duration - clip_seconds
-    anchors: dict[float, float] = {}
+    # start -> (rank, anchor): rank 1 when a highlight starts there; the best score there.
+    anchors: dict[float, tuple[int, float]] = {}
     for span in usable:
         if span.kind not in ANCHOR_KINDS or span.start >= duration:
             continue
         start = min(max(span.start, 0.0), latest)
-        anchors[start] = max(anchors.get(start, -math.inf), span.score)
-    candidates = sorted(
+        rank, anchor = anchors.get(start, (0, -math.inf))
+        anchors[start] = (max(rank, int(span.kind == HIGHLIGHT)), max(anchor, span.score))
+    ranked = sorted(
         (
-            Window(
-                start,
-                start + clip_seconds,
-                round(0.5 * anchor + 0.5 * _coverage(start, start + clip_seconds, usable), 6),
+            (
+                rank,
+                Window(
+                    start,
+                    start + clip_seconds,
+                    round(0.5 * anchor + 0.5 * _coverage(start, start + clip_seconds, usable), 6),
+                ),
             )
-            for start, anchor in anchors.items()
+            for start, (rank, anchor) in anchors.items()
         ),
-        key=lambda w: (-w.score, w.start),
+        key=lambda rw: (-rw[0], -rw[1].score, rw[1].start),
     )
     chosen: list[Window] = []
-    for candidate in candidates:
+    for _rank, candidate in ranked:
         if len(chosen) == count:
             break
         if _overlaps(candidate.start, candidate.end, chosen):

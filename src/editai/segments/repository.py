@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from editai.segments.models import Segment
+from editai.segments.models import Segment, SegmentKind
 
 
 class SegmentRepository:
@@ -29,7 +29,16 @@ class SegmentRepository:
             grouped[row.project_id].append(row)
         return grouped
 
-    async def replace_for_project(self, project_id: uuid.UUID, segments: Sequence[Segment]) -> None:
-        await self.session.execute(delete(Segment).where(Segment.project_id == project_id))
+    async def replace_for_project(
+        self,
+        project_id: uuid.UUID,
+        segments: Sequence[Segment],
+        kinds: Collection[SegmentKind] | None = None,
+    ) -> None:
+        """The project's segments (only those of ``kinds``, when given) become ``segments``."""
+        stmt = delete(Segment).where(Segment.project_id == project_id)
+        if kinds is not None:
+            stmt = stmt.where(Segment.kind.in_(list(kinds)))
+        await self.session.execute(stmt)
         self.session.add_all(segments)
         await self.session.flush()

@@ -11,13 +11,18 @@ strawberry.enum(SegmentKindValue, name="SegmentKind")
 SegmentKind = SegmentKindValue
 
 
-@strawberry.type(description="A span of the source video: a scene, speech or silence.")
+@strawberry.type(
+    description="A span of the source video: a scene, speech, silence or a picked highlight."
+)
 class Segment:
     id: strawberry.ID
     kind: SegmentKind
     start_seconds: float
     end_seconds: float
     score: float
+    label: str | None = strawberry.field(
+        description="Why it was picked, in the analyzer's words (HIGHLIGHT); null otherwise."
+    )
     created_at: datetime
 
     @classmethod
@@ -28,5 +33,6 @@ class Segment:
             start_seconds=m.start_seconds,
             end_seconds=m.end_seconds,
             score=m.score,
+            label=m.label,
             created_at=m.created_at,
         )
