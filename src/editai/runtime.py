@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -16,6 +17,9 @@ from editai.jobs.queue import JobQueue
 from editai.media.binaries import Binaries, find_binaries
 from editai.media.storage import MediaStorage
 from editai.settings import Settings
+
+if TYPE_CHECKING:
+    from editai.analysis.status import GeminiStatusChecker
 
 
 @dataclass
@@ -41,3 +45,10 @@ class Runtime:
     def binaries(self) -> Binaries:
         """Resolved on first use, so a server that never runs FFmpeg does not need it."""
         return find_binaries(self.settings.ffmpeg_path, self.settings.ffprobe_path)
+
+    @cached_property
+    def gemini_status(self) -> GeminiStatusChecker:
+        """The cached check of the global Gemini key (``geminiStatus``), one per process."""
+        from editai.analysis.status import GeminiStatusChecker
+
+        return GeminiStatusChecker(self.settings)

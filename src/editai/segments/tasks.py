@@ -9,6 +9,8 @@ from editai.projects.source import load_source
 from editai.segments.models import Segment, SegmentKind
 from editai.segments.repository import SegmentRepository
 
+MEASURED_KINDS = (SegmentKind.SCENE, SegmentKind.SPEECH, SegmentKind.SILENCE)
+
 
 @task(JobKind.EXTRACT_SEGMENTS.value)
 async def extract_segments(ctx: JobContext) -> JobResult:
@@ -23,6 +25,7 @@ async def extract_segments(ctx: JobContext) -> JobResult:
     )
     async with ctx.transaction() as session:
         # Replace, not append: a re-run (retry, crash recovery) leaves one set of rows.
+        # Only the measured kinds: a model's HIGHLIGHTs (a paid analysis) stay.
         await SegmentRepository(session).replace_for_project(
             source.project_id,
             [
@@ -35,6 +38,7 @@ async def extract_segments(ctx: JobContext) -> JobResult:
                 )
                 for span in spans
             ],
+            kinds=MEASURED_KINDS,
         )
-    counts = {kind.value: sum(1 for s in spans if s.kind == kind.value) for kind in SegmentKind}
+    counts = {kind.value: sum(1 for s in spans if s.kind == kind.value) for kind in MEASURED_KINDS}
     return {"segments": len(spans), "by_kind": counts}
