@@ -15,6 +15,7 @@ from editai.media.downloads import download_url
 
 if TYPE_CHECKING:
     from editai.projects.types import Project
+    from editai.publishing.types import Publication
 
 strawberry.enum(
     ClipAspectValue, name="ClipAspect", description="SOURCE keeps the source frame; Rw_h crops."
@@ -71,6 +72,15 @@ class Clip:
         if project is None:  # pragma: no cover - FK + same-profile composite key
             raise NotFound("Project not found")
         return Project.from_model(project)
+
+    @strawberry.field(description="Where the clip was published (Postiz), newest first.")
+    async def publications(
+        self, info: Info
+    ) -> list[Annotated[Publication, strawberry.lazy("editai.publishing.types")]]:
+        from editai.publishing.types import Publication
+
+        rows = await info.context.loaders.publications.load(self._model.id)
+        return [Publication.from_model(p) for p in rows]
 
 
 @strawberry.type

@@ -14,8 +14,12 @@ from editai.clips.repository import ClipRepository
 from editai.pagination import Cursor
 from editai.projects.models import Project
 from editai.projects.repository import ProjectRepository
+from editai.publishing.models import Publication
+from editai.publishing.repository import PublicationRepository
 from editai.segments.models import Segment
 from editai.segments.repository import SegmentRepository
+from editai.tts.models import Voiceover
+from editai.tts.repository import VoiceoverRepository
 
 ClipPageKey = tuple[uuid.UUID, int, str | None]  # (project id, first + 1, after cursor)
 
@@ -27,6 +31,9 @@ class Loaders:
         self.project = DataLoader[uuid.UUID, Project | None](self._load_projects)
         self.clips_page = DataLoader[ClipPageKey, list[Clip]](self._load_clip_pages)
         self.segments = DataLoader[uuid.UUID, list[Segment]](self._load_segments)
+        self.voiceovers = DataLoader[uuid.UUID, list[Voiceover]](self._load_voiceovers)
+        self.clip = DataLoader[uuid.UUID, Clip | None](self._load_clips)
+        self.publications = DataLoader[uuid.UUID, list[Publication]](self._load_publications)
 
     async def _load_projects(self, ids: Sequence[uuid.UUID]) -> list[Project | None]:
         async with self.lock:
@@ -52,4 +59,20 @@ class Loaders:
     async def _load_segments(self, ids: Sequence[uuid.UUID]) -> list[list[Segment]]:
         async with self.lock:
             grouped = await SegmentRepository(self.session).for_projects(list(ids))
+        return [grouped.get(i, []) for i in ids]
+
+    async def _load_clips(self, ids: Sequence[uuid.UUID]) -> list[Clip | None]:
+        async with self.lock:
+            rows = await ClipRepository(self.session).get_many(list(ids))
+        found = {c.id: c for c in rows}
+        return [found.get(i) for i in ids]
+
+    async def _load_publications(self, clip_ids: Sequence[uuid.UUID]) -> list[list[Publication]]:
+        async with self.lock:
+            grouped = await PublicationRepository(self.session).for_clips(list(clip_ids))
+        return [grouped.get(i, []) for i in clip_ids]
+
+    async def _load_voiceovers(self, ids: Sequence[uuid.UUID]) -> list[list[Voiceover]]:
+        async with self.lock:
+            grouped = await VoiceoverRepository(self.session).for_projects(list(ids))
         return [grouped.get(i, []) for i in ids]
