@@ -18,6 +18,7 @@ import email.utils
 import json
 import time
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -103,13 +104,18 @@ class ProviderClient:
         files: Mapping[str, Any] | None = None,
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
+        stream_to: Path | None = None,
     ) -> httpx.Response:
-        """Send, honouring 429s; returns a 2xx response or raises a ProviderError."""
+        """Send, honouring 429s; returns a 2xx response or raises a ProviderError.
+
+        With ``stream_to``, a 2xx body is written to that file as it arrives (never held
+        in memory whole) and the returned response has no body; an error body is read.
+        """
         attempts = self.settings.provider_max_retries + 1
         for attempt in range(1, attempts + 1):
             body = content() if callable(content) else content
             try:
-                response = await self._client.request(
+                sent = self._client.build_request(
                     method,
                     url,
                     json=json_body,
@@ -118,6 +124,9 @@ class ProviderClient:
                     params=params,
                     headers=headers,
                 )
+                response = await self._client.send(sent, stream=stream_to is not None)
+                if stream_to is not None:
+                    await _save_or_read(response, stream_to)
             except httpx.TimeoutException as exc:
                 raise ProviderUnavailable(
                     self.provider, f"{self.provider} did not answer in time"
@@ -161,6 +170,22 @@ class ProviderClient:
         else:
             error, what = ProviderRequestError, "refused the request"
         raise error(self.provider, f"{self.provider} {what} (HTTP {status}){suffix}", status=status)
+
+
+async def _save_or_read(response: httpx.Response, target: Path) -> None:
+    """A 2xx body goes to ``target`` chunk by chunk (off the event loop); others are read."""
+    try:
+        if response.is_success:
+            out = await asyncio.to_thread(target.open, "wb")
+            try:
+                async for chunk in response.aiter_bytes():
+                    await asyncio.to_thread(out.write, chunk)
+            finally:
+                await asyncio.to_thread(out.close)
+        else:
+            await response.aread()
+    finally:
+        await response.aclose()
 
 
 def _detail(response: httpx.Response) -> str:

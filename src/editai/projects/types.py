@@ -12,6 +12,7 @@ from editai.pagination import PageRequest
 from editai.projects.models import Project as ProjectModel
 from editai.projects.models import ProjectStatus as ProjectStatusValue
 from editai.segments.types import Segment
+from editai.tts.types import Voiceover
 
 strawberry.enum(ProjectStatusValue, name="ProjectStatus")
 ProjectStatus = ProjectStatusValue
@@ -94,6 +95,11 @@ class Project:
     async def segments(self, info: Info) -> list[Segment]:
         rows = await info.context.loaders.segments.load(self._model.id)
         return [Segment.from_model(s) for s in rows]
+
+    @strawberry.field(description="Synthesized voice-overs of this project, newest first.")
+    async def voiceovers(self, info: Info) -> list[Voiceover]:
+        rows = await info.context.loaders.voiceovers.load(self._model.id)
+        return [Voiceover.from_model(v) for v in rows]
 
 
 @strawberry.type
