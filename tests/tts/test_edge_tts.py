@@ -234,7 +234,8 @@ async def test_long_text_spans_turns(
         "en-US-Aria",
         "en_US_AriaNeural",
         "en-US-AriaNeural'/><voice name='x",
-        "Microsoft Server Speech Text to Speech Voice (en-US, AriaNeural)",
+        "Microsoft Server Speech Text to Speech Voice (en-US, Aria'Neural)",
+        "Microsoft Server Speech Text to Speech Voice (en-US,AriaNeural)",
         "en-US-" + "A" * 200 + "Neural",
     ],
 )
@@ -247,6 +248,21 @@ async def test_bad_voice_name_refused_before_connecting(
     assert not caught.value.retryable
     assert fake.connections == []
     assert files_under(work_dir) == []
+
+
+@pytest.mark.parametrize(
+    ("voice", "short"),
+    [
+        ("zh-CN-shaanxi-XiaoniNeural", "zh-CN-shaanxi-XiaoniNeural"),
+        ("Microsoft Server Speech Text to Speech Voice (en-US, GuyNeural)", "en-US-GuyNeural"),
+    ],
+)
+async def test_other_voice_forms(
+    provider: EdgeTtsProvider, fake: FakeEdgeTts, work_dir: Path, voice: str, short: str
+) -> None:
+    speech = await provider.synthesize("Hi there", voice, work_dir)
+    assert [turn.voice for turn in fake.turns] == [short]
+    assert [w.text for w in speech.words] == ["Hi", "there"]
 
 
 async def test_unknown_voice_closed_by_service(

@@ -46,9 +46,13 @@ log = get_logger(__name__)
 PROVIDER = "Edge TTS"
 EDGE_HOST = "speech.platform.bing.com"
 TICKS_PER_SECOND = 10_000_000
-# Short names as Edge lists them: en-US-AriaNeural, en-US-AvaMultilingualNeural,
-# zh-CN-shaanxi-XiaoniNeural. Strict on purpose: the name goes into the SSML unescaped.
-VOICE_NAME = re.compile(r"[a-z]{2,3}-[A-Z]{2}(?:-[a-z]+)?-[A-Z][A-Za-z0-9]{0,60}Neural")
+# Short names as Edge lists them (en-US-AriaNeural, en-US-AvaMultilingualNeural,
+# zh-CN-shaanxi-XiaoniNeural) or Microsoft's long form of one, which edge-tts also takes.
+# Strict on purpose: edge-tts puts the name into the SSML unescaped.
+_LOCALE, _NAME = r"[a-z]{2,3}-[A-Z]{2}(?:-[a-z]+)?", r"[A-Z][A-Za-z0-9]{0,60}Neural"
+VOICE_NAME = re.compile(
+    rf"{_LOCALE}-{_NAME}|Microsoft Server Speech Text to Speech Voice \({_LOCALE}, {_NAME}\)"
+)
 # Audio is written in blocks of this size, each off the event loop.
 WRITE_BLOCK_BYTES = 256 * 1024
 
