@@ -3,6 +3,7 @@ from __future__ import annotations
 import strawberry
 
 from editai.clips.types import ClipAspect
+from editai.media.voiceover_mix import DEFAULT_DUCKING_DB
 
 
 @strawberry.input(description="How to cut raw clips out of the source video.")
@@ -30,8 +31,39 @@ class TimeRangeInput:
 class ExportClipsInput:
     height: int = strawberry.field(default=1080, description="Output height, even, 144..2160.")
     subtitle_text: str | None = strawberry.field(
-        default=None, description="Burned-in text, at most 500 characters."
+        default=None,
+        description=(
+            "Burned-in text, at most 500 characters: at the bottom, or at the top as a title "
+            "when voice-over subtitles take the bottom."
+        ),
     )
     mute_ranges: list[TimeRangeInput] = strawberry.field(
-        default_factory=list, description="Silence the audio between these clip times."
+        default_factory=list,
+        description="Silence the clip's own audio between these clip times (not the voice-over).",
+    )
+    voiceover_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description=(
+            "A voice-over of this profile to lay on every clip, mixed over the clip's audio "
+            "(which is ducked under it) before loudness normalization. A voice longer than "
+            "the rest of the clip is cut off at the clip's end."
+        ),
+    )
+    voiceover_start_seconds: float = strawberry.field(
+        default=0.0,
+        description="Where in each clip the voice-over starts; 0 <= value < every clip's length.",
+    )
+    ducking_db: float = strawberry.field(
+        default=DEFAULT_DUCKING_DB,
+        description=(
+            "How many dB the clip's own audio is lowered while the voice speaks, 0..40 "
+            "(0: not at all). It returns to its level in the pauses and after the voice."
+        ),
+    )
+    voiceover_subtitles: bool = strawberry.field(
+        default=True,
+        description=(
+            "Burn in the voice-over's words at the bottom, a short phrase at a time, each "
+            "shown while it is spoken (timings from the TTS provider where it gave them)."
+        ),
     )

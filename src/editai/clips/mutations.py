@@ -41,6 +41,12 @@ class ClipMutation:
             height=given.height,
             subtitle_text=given.subtitle_text,
             mute_ranges=[(r.start_seconds, r.end_seconds) for r in given.mute_ranges],
+            voiceover_id=(
+                None if given.voiceover_id is None else parse_id(given.voiceover_id, "Voiceover")
+            ),
+            voiceover_start_seconds=given.voiceover_start_seconds,
+            ducking_db=given.ducking_db,
+            voiceover_subtitles=given.voiceover_subtitles,
         )
         async with info.context.unit_of_work() as session:
             service = ClipService(session, info.context.job_service(session))

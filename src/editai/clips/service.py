@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from editai.clips.models import Clip, ClipAspect, ClipStatus
 from editai.clips.repository import ClipRepository
+from editai.clips.voiceovers import voiceover_for_export
 from editai.errors import BadUserInput, NotFound
 from editai.jobs.models import Job, JobKind
 from editai.jobs.service import JobService
+from editai.media.voiceover_mix import DEFAULT_DUCKING_DB, MAX_DUCKING_DB
 from editai.projects.models import Project
 from editai.projects.service import ProjectService
+from editai.tts.models import Voiceover
 
 MAX_VARIANTS = 20
 MAX_EXPORT_CLIPS = 50
@@ -36,6 +41,10 @@ class ExportRequest:
     height: int = 1080
     subtitle_text: str | None = None
     mute_ranges: list[tuple[float, float]] = field(default_factory=list)
+    voiceover_id: uuid.UUID | None = None
+    voiceover_start_seconds: float = 0.0
+    ducking_db: float = DEFAULT_DUCKING_DB
+    voiceover_subtitles: bool = True
 
 
 def require_source(project: Project) -> float:
@@ -91,6 +100,7 @@ class ClipService:
         missing = [i for i in unique if i not in clips]
         if missing:
             raise NotFound("Clip not found")
+        voiceover = await self._voiceover(req)
         if not MIN_EXPORT_HEIGHT <= req.height <= MAX_EXPORT_HEIGHT or req.height % 2:
             raise BadUserInput(
                 f"height must be an even number from {MIN_EXPORT_HEIGHT} to {MAX_EXPORT_HEIGHT}",
@@ -103,10 +113,16 @@ class ClipService:
             )
         if len(req.mute_ranges) > MAX_MUTE_RANGES:
             raise BadUserInput(f"At most {MAX_MUTE_RANGES} mute ranges", field="muteRanges")
+        if not (math.isfinite(req.ducking_db) and 0 <= req.ducking_db <= MAX_DUCKING_DB):
+            raise BadUserInput(
+                f"duckingDb must be between 0 and {MAX_DUCKING_DB:g}", field="duckingDb"
+            )
         for clip in clips.values():
             if clip.status not in (ClipStatus.READY, ClipStatus.EXPORTED) or not clip.media_path:
                 raise BadUserInput("Only rendered clips can be exported", field="clipIds")
             _check_ranges(req.mute_ranges, clip)
+            if voiceover is not None:
+                _check_voiceover_start(req.voiceover_start_seconds, clip)
         mute_ranges = _merged(req.mute_ranges)
         projects = {c.project_id for c in clips.values()}
         return await self.jobs.enqueue(
@@ -117,7 +133,40 @@ class ClipService:
                 "height": req.height,
                 "subtitle_text": req.subtitle_text,
                 "mute_ranges": [list(r) for r in mute_ranges],
+                "voiceover": voiceover and _voiceover_payload(voiceover, req),
             },
+        )
+
+    async def _voiceover(self, req: ExportRequest) -> Voiceover | None:
+        """The profile's voice-over, looked up before any other check so another profile's
+        id answers exactly like an unknown one."""
+        if req.voiceover_id is None:
+            return None
+        voiceover = await voiceover_for_export(self.session, req.voiceover_id)
+        if voiceover is None:
+            raise NotFound("Voiceover not found")
+        return voiceover
+
+
+def _voiceover_payload(voiceover: Voiceover, req: ExportRequest) -> dict[str, Any]:
+    """What the job needs, captured now: the task only checks the voice-over still exists."""
+    return {
+        "id": str(voiceover.id),
+        "media_path": voiceover.media_path,
+        "words": list(voiceover.words or []),
+        "start_seconds": req.voiceover_start_seconds,
+        "ducking_db": req.ducking_db,
+        "subtitles": req.voiceover_subtitles,
+    }
+
+
+def _check_voiceover_start(start: float, clip: Clip) -> None:
+    length = clip.end_seconds - clip.start_seconds
+    if not (math.isfinite(start) and 0 <= start < length):
+        raise BadUserInput(
+            f"voiceoverStartSeconds must be at least 0 and less than the clip length "
+            f"({length:.2f} s)",
+            field="voiceoverStartSeconds",
         )
 
 

@@ -1,14 +1,23 @@
 """GENERATE_RAW_CLIPS and EXPORT_CLIPS: FFmpeg work, written to the job's temp dir, then
 moved into place and recorded in one transaction. Clip ids and file names derive from
-the job id, so a re-run after a crash overwrites instead of duplicating."""
+the job id, so a re-run after a crash overwrites instead of duplicating.
+
+An export with a voice-over checks, when it starts, that the voice-over still exists and
+copies its audio into the job's temp dir: a voice-over deleted before the job ran fails
+the job with a readable error (an export without the voice the user asked for would be
+a silent surprise); one deleted while the job runs no longer matters.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import shutil
 import uuid
 from typing import Any
 
 from editai.clips.models import Clip, ClipAspect, ClipStatus
 from editai.clips.repository import ClipRepository
+from editai.clips.voiceovers import voiceover_for_export
 from editai.jobs.models import JobKind
 from editai.jobs.progress import phase_progress, step_progress
 from editai.jobs.registry import JobContext, JobFailedError, JobResult, task
@@ -17,6 +26,8 @@ from editai.media.export import export_clip
 from editai.media.ffmpeg import FFmpegError, keyframe_at_or_before, probe_json
 from editai.media.files import move_into_place
 from editai.media.render import cut_clip, needs_reencode
+from editai.media.storage import StoragePathError
+from editai.media.voiceover_mix import VoiceoverMix, words_from_json
 from editai.media.windows import choose_windows
 from editai.projects.repository import ProjectRepository
 from editai.projects.source import SourceVideo, load_source
@@ -127,6 +138,32 @@ async def generate_raw_clips(ctx: JobContext) -> JobResult:
     return {"clip_ids": [str(clip_id) for clip_id, *_ in rendered]}
 
 
+VOICEOVER_GONE = "The voice-over for this export was deleted before the export could run"
+
+
+async def _voiceover(ctx: JobContext, spec: dict[str, Any] | None) -> VoiceoverMix | None:
+    """The payload's voice-over, its audio copied into the temp dir (see the docstring)."""
+    if not spec:
+        return None
+    async with ctx.transaction() as session:
+        exists = await voiceover_for_export(session, uuid.UUID(spec["id"])) is not None
+    if not exists:
+        raise JobFailedError(VOICEOVER_GONE)
+    copy = ctx.temp_dir / f"voiceover-{spec['id']}.m4a"
+    try:
+        source = ctx.runtime.storage.resolve(spec["media_path"])
+        await asyncio.to_thread(shutil.copyfile, source, copy)
+    except (FileNotFoundError, StoragePathError) as exc:
+        raise JobFailedError(VOICEOVER_GONE) from exc
+    return VoiceoverMix(
+        path=copy,
+        start_seconds=float(spec["start_seconds"]),
+        ducking_db=float(spec["ducking_db"]),
+        words=words_from_json(spec.get("words") or []),
+        subtitles=bool(spec["subtitles"]),
+    )
+
+
 @task(JobKind.EXPORT_CLIPS.value)
 async def export_clips(ctx: JobContext) -> JobResult:
     payload = ctx.job.payload
@@ -136,6 +173,7 @@ async def export_clips(ctx: JobContext) -> JobResult:
     todo = [clips[i] for i in wanted if i in clips and clips[i].media_path]
     if not todo:
         raise JobFailedError("None of the clips to export exist any more")
+    voiceover = await _voiceover(ctx, payload.get("voiceover"))
     storage = ctx.runtime.storage
     exported: dict[uuid.UUID, tuple[str, int]] = {}
     for index, clip in enumerate(todo):
@@ -157,6 +195,7 @@ async def export_clips(ctx: JobContext) -> JobResult:
                 duration=clip.end_seconds - clip.start_seconds,
                 on_progress=step_progress(ctx.report_progress, index, len(todo)),
                 work_dir=ctx.temp_dir,
+                voiceover=voiceover,
             )
         except FFmpegError:
             async with ctx.transaction() as session:
