@@ -141,3 +141,85 @@ def test_random_inputs_anchor_on_span_starts_when_there_is_room() -> None:
             anchored = [w for w in windows if w.start in anchors]
             assert windows[0].score == max(w.score for w in anchored)
             assert [w.score for w in anchored] == sorted((w.score for w in anchored), reverse=True)
+
+
+# --- HIGHLIGHT spans (picked by a video-understanding model) ---------------------------
+
+
+def test_a_highlight_beats_a_scene_cut_of_equal_score() -> None:
+    spans = [SpanScore("SCENE", 10.0, 20.0, 0.6), SpanScore("HIGHLIGHT", 50.0, 55.0, 0.6)]
+    windows = choose_windows(100.0, 5.0, 1, spans)
+    assert windows[0].start == 50.0
+    # The same spans as a SCENE at 50 would tie: the earlier start wins.
+    tie = [SpanScore("SCENE", 10.0, 20.0, 0.6), SpanScore("SCENE", 50.0, 55.0, 0.6)]
+    assert choose_windows(100.0, 5.0, 1, tie)[0].start == 10.0
+
+
+def test_highlights_come_first_even_against_stronger_measured_spans() -> None:
+    spans = [
+        SpanScore("SCENE", 0.0, 30.0, 1.0),
+        SpanScore("SPEECH", 30.0, 60.0, 1.0),
+        SpanScore("HIGHLIGHT", 70.0, 74.0, 0.2),
+        SpanScore("HIGHLIGHT", 80.0, 90.0, 0.9),
+    ]
+    windows = choose_windows(100.0, 8.0, 4, spans)
+    # Highlights best score first, then the measured anchors, best first.
+    assert [w.start for w in windows] == [80.0, 70.0, 0.0, 30.0]
+    _check(windows, 100.0, 8.0, 4)
+
+
+def test_overlapping_highlights_yield_to_the_better_one() -> None:
+    spans = [
+        SpanScore("HIGHLIGHT", 10.0, 14.0, 0.5),
+        SpanScore("HIGHLIGHT", 12.0, 18.0, 0.9),
+        SpanScore("SCENE", 40.0, 60.0, 0.4),
+    ]
+    windows = choose_windows(60.0, 5.0, 2, spans)
+    assert [w.start for w in windows] == [12.0, 40.0]
+
+
+def test_highlights_alone_anchor_and_the_rest_is_filled() -> None:
+    spans = [SpanScore("HIGHLIGHT", 30.0, 33.0, 0.8)]
+    windows = choose_windows(60.0, 10.0, 3, spans)
+    assert windows[0].start == 30.0
+    _check(windows, 60.0, 10.0, 3)
+    # Filled windows sit in the free gaps around it, in time order.
+    assert windows[1].end <= 30.0 + TOL
+    assert windows[2].start >= 40.0 - TOL
+
+
+def test_a_highlight_near_the_end_is_moved_left() -> None:
+    spans = [SpanScore("HIGHLIGHT", 57.0, 59.0, 0.9)]
+    assert choose_windows(60.0, 10.0, 1, spans)[0].start == 50.0
+
+
+def test_random_inputs_with_highlights_rank_highlight_windows_first() -> None:
+    rng = random.Random(4242)
+    for _ in range(300):
+        duration = round(rng.uniform(20.0, 300.0), 3)
+        clip = round(rng.uniform(1.0, duration / 4), 3)
+        count = rng.randint(1, max(1, int(duration // clip) - 2))
+        spans = [s for s in _random_spans(rng, duration) if 0 <= s.start <= duration - clip]
+        picks = [
+            SpanScore("HIGHLIGHT", start, start + rng.uniform(0.5, 20.0), round(rng.random(), 3))
+            for start in (rng.uniform(0, duration - clip) for _ in range(rng.randint(0, 6)))
+        ]
+        spans += picks
+        windows = choose_windows(duration, clip, count, spans)
+        _check(windows, duration, clip, count)
+        shuffled = spans[:]
+        rng.shuffle(shuffled)
+        assert choose_windows(duration, clip, count, shuffled) == windows
+        highlight_starts = {s.start for s in picks}
+        measured_starts = {s.start for s in spans if s.kind in ("SCENE", "SPEECH")}
+        ranks = [
+            2 if w.start in highlight_starts else 1 if w.start in measured_starts else 0
+            for w in windows
+        ]
+        # Highlight-anchored windows, then measured-anchored ones, then the filled ones.
+        assert ranks == sorted(ranks, reverse=True), (ranks, windows)
+        if picks:
+            assert windows[0].start in highlight_starts
+        for rank in (2, 1):
+            scores = [w.score for w, r in zip(windows, ranks, strict=True) if r == rank]
+            assert scores == sorted(scores, reverse=True)
