@@ -4,6 +4,7 @@ asked for. PostgreSQL and SQLite."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from typing import Any
@@ -264,3 +265,27 @@ async def test_the_upload_url_must_stay_on_the_gemini_host(
         assert job["error"] == "Gemini's upload URL points at another host"
         assert gemini.calls("upload_bytes") == []
         assert GLOBAL_KEY not in json.dumps(job)
+
+
+async def test_a_cancelled_analysis_still_deletes_its_upload(
+    gemini_env: OpenEnv, gemini: FakeGemini, pipeline_video: bytes
+) -> None:
+    gemini.polls_until_active = 10_000  # stays PROCESSING: the job waits
+    async with gemini_env() as env:
+        user = await env.api.new_user()
+        project = await env.project_with_video(user, pipeline_video)
+        job = await env.start(user, ANALYZE, {"p": project, **GEMINI_INPUT})
+        for _ in range(500):
+            if gemini.calls("get_file"):
+                break
+            await asyncio.sleep(0.02)
+        assert gemini.calls("get_file"), "the job never started polling"
+        cancel = "mutation($id: ID!) { cancelJob(id: $id) { id } }"
+        (await user.gql(cancel, {"id": job["id"]})).ok()
+        run = await env.wait(user, job["id"], within=10)
+        assert run.job["status"] == "CANCELLED"
+        (stored,) = gemini.uploaded()
+        assert stored.deleted
+        assert gemini.calls("generate") == []
+        assert await segments(env, user, project) == []
+        assert env.temp_files() == []
