@@ -40,7 +40,10 @@ class VoiceoverWord:
 class Voiceover:
     id: strawberry.ID
     text: str
-    provider: TtsProvider
+    # A String, not the TtsProvider enum: a stored row is shown as it is, whatever it holds.
+    provider: str = strawberry.field(
+        description="The TtsProvider that spoke it: LOCAL, EDGE or ELEVENLABS."
+    )
     voice_id: str
     characters: int = strawberry.field(
         description="Characters synthesized: for ElevenLabs the characters it billed."
@@ -59,7 +62,7 @@ class Voiceover:
         return cls(
             id=strawberry.ID(str(m.id)),
             text=m.text,
-            provider=TtsProvider(m.provider),
+            provider=m.provider,
             voice_id=m.voice_id,
             characters=m.characters,
             duration_seconds=m.duration_seconds,
