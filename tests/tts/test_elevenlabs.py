@@ -9,8 +9,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from editai.jobs.models import Job
 from editai.media.binaries import Binaries
 from tests.tts.conftest import (
     PROFILE_KEY,
@@ -29,6 +31,7 @@ pytestmark = pytest.mark.timeout(120)
 
 TEXT = "Three short clips, cut and voiced: ready to post."
 VOICE = "21m00Tcm4TlvDq8ikWAM"
+RETRY = "mutation($id: ID!) { retryJob(id: $id) { id status } }"
 
 
 async def test_synthesis_sends_the_real_request_and_records_the_billed_characters(
@@ -203,3 +206,34 @@ async def test_voice_ids_that_would_change_the_url_are_refused(
             run = await env.wait(user, result.ok()["synthesizeVoiceover"]["id"])
             assert run.job["status"] == "FAILED"  # nothing listens on port 9
             assert run.job["error"] == "ElevenLabs could not be reached (ConnectError)"
+
+
+async def test_a_rerun_after_the_voiceover_was_stored_does_not_speak_again(
+    engine: AsyncEngine, tmp_path: Path, binaries: Binaries
+) -> None:
+    """A worker that dies after storing the voice-over, before marking the job done: the
+    job runs again and must not bill again nor replace the audio under stored timings."""
+    async with (
+        fake_elevenlabs(binaries, tmp_path / "fake", keys={SERVER_KEY}) as (fake, url),
+        tts_env(engine, tmp_path, url, elevenlabs_api_key=SERVER_KEY) as env,
+    ):
+        user = await env.api.new_user()
+        project = await user.create_project("Once")
+        run = await synthesize(env, user, project, "Only once", provider="ELEVENLABS")
+        assert run.job["status"] == "SUCCEEDED"
+        stored = env.media_files()
+        before = [(p, p.read_bytes()) for p in stored]
+        # What the queue sees of such a crash: the job back in the queue, the row there.
+        async with env.runtime.sessions.system_transaction() as session:
+            await session.execute(
+                update(Job).where(Job.id == uuid.UUID(run.job["id"])).values(status="FAILED")
+            )
+        retried = await user.gql(RETRY, {"id": run.job["id"]})
+        assert retried.ok()["retryJob"]["status"] == "QUEUED"
+        again = await env.wait(user, run.job["id"])
+
+        assert again.job["status"] == "SUCCEEDED"
+        assert again.job["result"] == run.job["result"]
+        assert len(fake.requests) == 1
+        assert len(await costs_of_job(env, run.job["id"])) == 1
+        assert [(p, p.read_bytes()) for p in env.media_files()] == before

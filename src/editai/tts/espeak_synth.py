@@ -122,8 +122,12 @@ def synthesize(text: str, voice: str) -> tuple[bytes, int, list[Event]]:
 def events_json(events: list[Event], total_ms: int) -> dict[str, object]:
     """Word starts and sentence/message boundaries as ``[kind, character index, seconds]``
     (0-based index into the text); turning them into words is the parent's job."""
-    kinds = {EVENT_WORD: "word", EVENT_SENTENCE: "sentence", EVENT_END: "end"}
-    kinds[EVENT_MSG_TERMINATED] = "end"
+    kinds = {
+        EVENT_WORD: "word",
+        EVENT_SENTENCE: "sentence",
+        EVENT_END: "end",  # of a sentence or clause
+        EVENT_MSG_TERMINATED: "end",
+    }
     return {
         "duration": total_ms / 1000,
         "events": [

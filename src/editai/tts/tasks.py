@@ -41,8 +41,14 @@ async def synthesize_voiceover(ctx: JobContext) -> JobResult:
     text, voice_id = str(payload["text"]), str(payload["voice_id"])
     provider_name = TtsProviderName(payload["provider"])
     project_id = ctx.job.project_id
+    voiceover_id = uuid.uuid5(ctx.job.id, "voiceover")
     async with ctx.transaction() as session:
         project = await ProjectRepository(session).get(project_id) if project_id else None
+        done = await VoiceoverRepository(session).get(voiceover_id)
+    if done is not None:
+        # An earlier attempt stored it and died before the job was marked done: speaking
+        # again would bill again and replace the audio under the stored timings.
+        return {"voiceover_id": str(voiceover_id)}
     if project is None or project_id is None:
         raise JobFailedError("The project of this job no longer exists")
     settings, binaries, storage = ctx.runtime.settings, ctx.runtime.binaries, ctx.runtime.storage
@@ -61,7 +67,6 @@ async def synthesize_voiceover(ctx: JobContext) -> JobResult:
             )
     await ctx.report_progress(0.6)
 
-    voiceover_id = uuid.uuid5(ctx.job.id, "voiceover")
     out = ctx.temp_dir / f"{voiceover_id}.m4a"
     await to_m4a(binaries, speech.audio_path, out)
     duration = await audio_duration(binaries, out)
@@ -81,7 +86,7 @@ async def synthesize_voiceover(ctx: JobContext) -> JobResult:
             await storage.remove_project(ctx.profile_id, project_id)
             raise JobFailedError("The project was deleted while its voice-over was being made")
         repo = VoiceoverRepository(session)
-        if await repo.get(voiceover_id) is None:
+        if await repo.get(voiceover_id) is None:  # a concurrent re-run (stale heartbeat) won
             repo.add(
                 Voiceover(
                     id=voiceover_id,
