@@ -338,3 +338,29 @@ async def test_the_job_shows_progress(engine: AsyncEngine, tmp_path: Path, video
         assert seen
         assert run.progress == sorted(run.progress)
         assert (await user.gql(JOB, {"id": job["id"]})).ok()["job"]["progress"] == 1.0
+
+
+async def test_a_post_postiz_refuses_fails_its_rows_without_retrying(
+    engine: AsyncEngine, tmp_path: Path, video: bytes
+) -> None:
+    async with fake_postiz() as (fake, url), publishing_env(engine, tmp_path, (fake, url)) as env:
+        user = await env.api.new_user()
+        clips = await make_clips(env, user, video)
+        x = fake.channel("x")
+        fake.rate_limit("/upload", "0.3")  # time to disable the channel after the check
+        job = await env.start(user, PUBLISH, publish_vars(clips, [x["id"]]))
+        x["disabled"] = True
+        run = await env.wait(user, job["id"])
+        assert run.job["status"] == "FAILED"
+        assert run.job["attempts"] == 1
+        assert run.job["error"] == (
+            "Postiz refused 2 of 2 clip post(s): Postiz refused the request (HTTP 400): "
+            f"Integration {x['id']} is disabled"
+        )
+        rows = await publications(user, jobId=job["id"])
+        assert {p["status"] for p in rows} == {"FAILED"}
+        assert {p["error"] for p in rows} == {
+            f"Postiz refused the request (HTTP 400): Integration {x['id']} is disabled"
+        }
+        assert fake.posts == []
+        assert len(fake.calls("POST", "/posts")) == 2  # each clip tried once

@@ -118,10 +118,12 @@ async def postiz_channels(access: PostizAccess, settings: Settings) -> list[Post
             return await client.integrations()
     except ProviderAuthError as exc:
         raise BadUserInput(
-            f"{exc.message}: check the profile's Postiz API key", field="postizApiKey"
+            f"{exc.message}. Check the profile's Postiz API key", field="postizApiKey"
         ) from exc
     except ProviderRequestError as exc:
-        raise BadUserInput(f"{exc.message}: check the profile's Postiz API URL") from exc
+        raise BadUserInput(
+            f"{exc.message}. Check the profile's Postiz API URL", field="postizApiUrl"
+        ) from exc
     except ProviderError as exc:
         raise PostizUnavailable(exc.message) from exc
 

@@ -11,7 +11,7 @@ done. The one window left is a crash between Postiz accepting a post and that co
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +20,7 @@ from editai.clips.repository import ClipRepository
 from editai.errors import AppError
 from editai.integrations.errors import ProviderAuthError, ProviderError, ProviderRequestError
 from editai.jobs.models import JobKind
-from editai.jobs.progress import step_progress
+from editai.jobs.progress import Report, step_progress
 from editai.jobs.registry import JobContext, JobFailedError, JobResult, task
 from editai.profiles.models import Profile
 from editai.profiles.repository import ProfileRepository
@@ -36,6 +36,7 @@ POSTED_STATUS = {
     PublishMode.DRAFT: PublicationStatus.DRAFT,
 }
 UNCONFIRMED = "Postiz did not confirm a post for this channel"
+MISSING_FILE = "The clip's file is missing: render or export it again"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,40 +70,47 @@ class Row:
 
 
 class Publisher:
-    """One run of a publish job: the rows still to post and how to record each outcome."""
+    """One run of a publish job: the rows still to post and how each outcome is recorded."""
 
     def __init__(self, ctx: JobContext, client: PostizClient, rows: Sequence[Row]) -> None:
         self.ctx = ctx
         self.client = client
         self.open = {r.id: r for r in rows if not r.posted}
         self.posted = sum(1 for r in rows if r.posted)
-        self.refused: list[str] = []
+        self.refused: list[str] = []  # why clips' posts failed for good in this run
         self.gone: list[uuid.UUID] = []  # clips deleted while the job ran
 
-    def skip(self, clip_id: uuid.UUID, rows: Sequence[Row]) -> None:
-        self.gone.append(clip_id)
-        for row in rows:
-            self.open.pop(row.id, None)
+    async def run(self, todo: list[tuple[uuid.UUID, list[Row]]]) -> None:
+        final_attempt = self.ctx.job.attempts >= self.ctx.job.max_attempts
+        for index, (clip_id, rows) in enumerate(todo):
+            progress = step_progress(self.ctx.report_progress, index, len(todo))
+            try:
+                await self.run_clip(clip_id, rows, progress)
+            except ProviderAuthError as exc:
+                # A wrong key fails every post: stop now, no retries.
+                await self.fail(list(self.open), exc.message)
+                raise JobFailedError(exc.message) from exc
+            except ProviderRequestError as exc:
+                # Postiz refused this clip (too big, a channel disabled since...): the
+                # others may still pass.
+                await self.fail([r.id for r in rows], exc.message)
+                self.refused.append(exc.message)
+            except ProviderError as exc:
+                # Down, slow or rate-limited past the allowed waits: the job retries later;
+                # meanwhile the rows say why (FAILED once no retry is left).
+                if final_attempt:
+                    await self.fail(list(self.open), exc.message)
+                else:
+                    await self.update([r.id for r in rows], error=exc.message)
+                raise
+            except Exception:
+                if final_attempt:  # no run will come to settle these rows
+                    await self.fail(list(self.open), "Internal error while publishing")
+                raise
+            await progress(1.0)
 
-    async def update(self, ids: Sequence[uuid.UUID], **values: Any) -> None:
-        async with self.ctx.transaction() as session:
-            await PublicationRepository(session).update_rows(ids, **values)
-
-    async def fail_open(self, ids: Sequence[uuid.UUID], message: str) -> None:
-        await self.update(ids, status=PublicationStatus.FAILED, error=message)
-        for row_id in ids:
-            self.open.pop(row_id, None)
-
-    async def clip_exists(self, clip_id: uuid.UUID) -> str | None:
-        """The clip's file (relative path), or None once the clip is deleted."""
-        async with self.ctx.transaction() as session:
-            clip = await ClipRepository(session).get(clip_id)
-        return clip_file(clip) if clip is not None else None
-
-    async def run_clip(
-        self, clip_id: uuid.UUID, rows: list[Row], progress: Callable[[float], Awaitable[None]]
-    ) -> None:
-        relative = await self.clip_exists(clip_id)
+    async def run_clip(self, clip_id: uuid.UUID, rows: list[Row], progress: Report) -> None:
+        relative = await self.clip_file(clip_id)
         if relative is None:  # deleted meanwhile: its rows went with it
             self.skip(clip_id, rows)
             return
@@ -112,14 +120,16 @@ class Publisher:
                 path = self.ctx.runtime.storage.resolve(relative)
                 media = await self.client.upload(path, f"{clip_id}.mp4")
             except FileNotFoundError:
-                if await self.clip_exists(clip_id) is None:
+                if await self.clip_file(clip_id) is None:
                     self.skip(clip_id, rows)
-                    return
-                raise
+                else:
+                    await self.fail([r.id for r in rows], MISSING_FILE)
+                    self.refused.append(MISSING_FILE)
+                return
             # Stored at once: a re-run posts this upload instead of uploading again.
             await self.update([r.id for r in rows], postiz_media=media.as_json())
             await progress(0.5)
-        first = rows[0]
+        first = rows[0]  # one job: one mode, date and text for all its rows
         posted = await self.client.create_posts(
             post_type=POST_TYPE[first.mode],
             date=first.scheduled_at or datetime.now(UTC),
@@ -135,18 +145,38 @@ class Publisher:
             for row in rows:
                 post_id = posted.get(row.integration_id)
                 if post_id is None:
-                    await repo.update_rows(
-                        [row.id], status=PublicationStatus.FAILED, error=UNCONFIRMED
-                    )
+                    values: dict[str, Any] = {
+                        "status": PublicationStatus.FAILED,
+                        "error": UNCONFIRMED,
+                    }
                 else:
-                    await repo.update_rows(
-                        [row.id], postiz_post_id=post_id, status=POSTED_STATUS[row.mode], error=None
-                    )
+                    values = {"postiz_post_id": post_id, "status": POSTED_STATUS[row.mode]}
+                await repo.update_rows([row.id], **values)
         for row in rows:
             self.open.pop(row.id, None)
         self.posted += sum(1 for row in rows if row.integration_id in posted)
         if any(row.integration_id not in posted for row in rows):
             self.refused.append(UNCONFIRMED)
+
+    def skip(self, clip_id: uuid.UUID, rows: Sequence[Row]) -> None:
+        self.gone.append(clip_id)
+        for row in rows:
+            self.open.pop(row.id, None)
+
+    async def update(self, ids: Sequence[uuid.UUID], **values: Any) -> None:
+        async with self.ctx.transaction() as session:
+            await PublicationRepository(session).update_rows(ids, **values)
+
+    async def fail(self, ids: Sequence[uuid.UUID], message: str) -> None:
+        await self.update(ids, status=PublicationStatus.FAILED, error=message)
+        for row_id in ids:
+            self.open.pop(row_id, None)
+
+    async def clip_file(self, clip_id: uuid.UUID) -> str | None:
+        """The clip's file (relative path), or None once the clip is deleted."""
+        async with self.ctx.transaction() as session:
+            clip = await ClipRepository(session).get(clip_id)
+        return clip_file(clip) if clip is not None else None
 
 
 def _by_clip(rows: Sequence[Row], order: Sequence[uuid.UUID]) -> list[tuple[uuid.UUID, list[Row]]]:
@@ -188,7 +218,9 @@ async def publish_clips(ctx: JobContext) -> JobResult:
     if not rows:
         raise JobFailedError("None of the clips to publish exist any more")
     todo = _by_clip(rows, order)
-    if todo and access is None:
+    if not todo:  # everything was posted by an earlier run
+        return {"posted": len(rows), "deleted_clips": []}
+    if access is None:
         async with ctx.transaction() as session:
             await PublicationRepository(session).update_rows(
                 [r.id for _, group in todo for r in group],
@@ -196,37 +228,13 @@ async def publish_clips(ctx: JobContext) -> JobResult:
                 error=problem,
             )
         raise JobFailedError(problem or "Postiz is not configured")
-    if not todo:  # everything was posted by an earlier run
-        return {"posted": len(rows)}
-    assert access is not None
-    final_attempt = ctx.job.attempts >= ctx.job.max_attempts
     async with PostizClient(access.url, access.api_key, ctx.runtime.settings) as client:
         publisher = Publisher(ctx, client, rows)
-        for index, (clip_id, group) in enumerate(todo):
-            step = step_progress(ctx.report_progress, index, len(todo))
-            try:
-                await publisher.run_clip(clip_id, group, step)
-            except ProviderAuthError as exc:
-                # A wrong key fails every post: stop now, no retries.
-                await publisher.fail_open(list(publisher.open), exc.message)
-                raise JobFailedError(exc.message) from exc
-            except ProviderRequestError as exc:
-                # Postiz refused this clip's post (too big, bad settings...): the others may pass.
-                await publisher.fail_open([r.id for r in group], exc.message)
-                publisher.refused.append(exc.message)
-            except ProviderError as exc:
-                # Down, slow or rate-limited past the allowed waits: the job retries later;
-                # its rows say why meanwhile (FAILED once no retry is left).
-                if final_attempt:
-                    await publisher.fail_open(list(publisher.open), exc.message)
-                else:
-                    await publisher.update([r.id for r in group], error=exc.message)
-                raise
-            await step(1.0)
+        await publisher.run(todo)
     if publisher.refused:
-        count = len(publisher.refused)
         raise JobFailedError(
-            f"Postiz refused {count} of {len(todo)} clip post(s): {publisher.refused[0]}"
+            f"Postiz refused {len(publisher.refused)} of {len(todo)} clip post(s): "
+            f"{publisher.refused[0]}"
         )
     if len(publisher.gone) == len(todo) and publisher.posted == 0:
         raise JobFailedError("None of the clips to publish exist any more")
