@@ -25,6 +25,7 @@ from tests.publishing.conftest import (
     publications,
     publish_vars,
     publishing_env,
+    row_counts,
 )
 
 CLIP_PUBLICATIONS = """
@@ -235,10 +236,25 @@ async def test_429_waits_for_retry_after_then_goes_on(
     async with fake_postiz() as (fake, url), publishing_env(engine, tmp_path, (fake, url)) as env:
         user = await env.api.new_user()
         clips = await make_clips(env, user, video, count=1)
+        x = fake.channel("x")["id"]
+        # A request does not hang on Postiz: a long wait asked is an error at once.
+        fake.rate_limit("/integrations", "3600")
+        before = await row_counts(env)
+        limited = await user.gql(PUBLISH, publish_vars(clips, [x]))
+        expect(limited, "INTERNAL_SERVER_ERROR")
+        assert limited.errors[0]["message"] == (
+            "Postiz is rate-limiting this key (asked to wait 3600 s)"
+        )
+        assert await row_counts(env) == before
+
+        fake.rate_limit("/integrations", "0.2")  # a short one is waited for, in the request
         fake.rate_limit("/upload", "0.4")
         fake.rate_limit("/posts", "0.3")
-        run = await env.run_job(user, PUBLISH, publish_vars(clips, [fake.channel("x")["id"]]))
+        run = await env.run_job(user, PUBLISH, publish_vars(clips, [x]))
         assert run.job["attempts"] == 1  # waited inside the call, not a job retry
+        _, waited, checked = fake.calls("GET", "/integrations")
+        assert (waited.status, checked.status) == (429, 200)
+        assert checked.at - waited.at >= 0.2
 
         for path, wait in (("/upload", 0.4), ("/posts", 0.3)):
             limited, accepted = fake.calls("POST", path)
