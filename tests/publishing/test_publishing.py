@@ -240,9 +240,9 @@ async def test_429_waits_for_retry_after_then_goes_on(
         # A request does not hang on Postiz: a long wait asked is an error at once.
         fake.rate_limit("/integrations", "3600")
         before = await row_counts(env)
-        limited = await user.gql(PUBLISH, publish_vars(clips, [x]))
-        expect(limited, "INTERNAL_SERVER_ERROR")
-        assert limited.errors[0]["message"] == (
+        refused = await user.gql(PUBLISH, publish_vars(clips, [x]))
+        expect(refused, "INTERNAL_SERVER_ERROR")
+        assert refused.errors[0]["message"] == (
             "Postiz is rate-limiting this key (asked to wait 3600 s)"
         )
         assert await row_counts(env) == before
