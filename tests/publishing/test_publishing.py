@@ -380,3 +380,40 @@ async def test_a_post_postiz_refuses_fails_its_rows_without_retrying(
         }
         assert fake.posts == []
         assert len(fake.calls("POST", "/posts")) == 2  # each clip tried once
+
+
+async def test_postiz_fields_beside_other_fields_of_one_operation(
+    engine: AsyncEngine, tmp_path: Path, video: bytes
+) -> None:
+    """The Postiz call ends the read transaction first: rows that sibling fields loaded
+    stay usable (not expired), in a query and in a mutation."""
+    async with fake_postiz() as (fake, url), publishing_env(engine, tmp_path, (fake, url)) as env:
+        user = await env.api.new_user()
+        (clip,) = await make_clips(env, user, video, count=1)
+        query = """
+        query($id: ID!) {
+          clip(id: $id) { id downloadUrl project { id name } publications { id } }
+          postizIntegrations { id }
+          later: clip(id: $id) { id downloadUrl aspect }
+        }
+        """
+        data = (await user.gql(query, {"id": clip["id"]})).ok()
+        assert data["clip"]["downloadUrl"] == data["later"]["downloadUrl"]
+        assert len(data["postizIntegrations"]) == 3
+
+        x = fake.channel("x")["id"]
+        mutation = """
+        mutation($ids: [ID!]!, $integrationIds: [String!]!) {
+          first: publishClips(clipIds: $ids, integrationIds: $integrationIds,
+                              content: "one", mode: DRAFT) { id kind project { id } }
+          second: publishClips(clipIds: $ids, integrationIds: $integrationIds,
+                               content: "two", mode: DRAFT) { id kind project { id } }
+        }
+        """
+        both = (await user.gql(mutation, {"ids": [clip["id"]], "integrationIds": [x]})).ok()
+        assert both["first"]["id"] != both["second"]["id"]
+        assert both["first"]["project"] == both["second"]["project"]
+        for job in both.values():
+            run = await env.wait(user, job["id"])
+            assert run.job["status"] == "SUCCEEDED", run.job
+        assert sorted(p.content for p in fake.posts) == ["one", "two"]

@@ -42,7 +42,9 @@ class PublishingMutation:
             prepared = await PublishingService(session, settings).prepare(
                 request, profile.profile_id
             )
-            await session.rollback()  # no connection held while Postiz answers
+            # End the read transaction: no connection waits on Postiz. A commit, not a
+            # rollback, so rows sibling fields loaded stay usable (commits do not expire).
+            await session.commit()
         channels = await postiz_channels(prepared.access, settings)
         async with info.context.unit_of_work() as session:
             service = PublishingService(session, settings)

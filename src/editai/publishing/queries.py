@@ -26,7 +26,9 @@ class PublishingQuery:
         profile = info.context.profile()
         async with info.context.db() as session:
             access = await profile_postiz_access(session, profile.profile_id, info.context.settings)
-            await session.rollback()  # no connection held while Postiz answers
+            # End the read transaction: no connection waits on Postiz. A commit, not a
+            # rollback, so rows sibling fields loaded stay usable (commits do not expire).
+            await session.commit()
         channels = await postiz_channels(access, info.context.settings)
         return [PostizIntegration.from_channel(c) for c in channels]
 
