@@ -114,8 +114,12 @@ class Worker:
                     self._execute(job), name=f"editai-job-{job.id}"
                 )
             self._wake.clear()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a cancel that
+            # arrives in the tick the event is set (a job finishing as stop() is called),
+            # and the loop would poll on forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.settings.worker_poll_seconds)
+                async with asyncio.timeout(self.settings.worker_poll_seconds):
+                    await self._wake.wait()
 
     async def _release_running(self) -> None:
         """Shutting down: stop our jobs and hand them back to the queue at once."""
