@@ -159,38 +159,65 @@ def _cli_costs(settings: Settings, *args: str) -> subprocess.CompletedProcess[st
     )
 
 
+def _legacy_tts(rows: list[dict[str, Any]]) -> tuple[float, Decimal]:
+    """The operator's Legacy line for ElevenLabs characters: (quantity, cost), 0 if none."""
+    found = [
+        r
+        for r in rows
+        if r["profile"] == "Legacy" and (r["provider"], r["units"]) == ("elevenlabs", "characters")
+    ]
+    assert len(found) <= 1
+    if not found:
+        return 0.0, Decimal(0)
+    assert found[0]["profile_id"] is None
+    return found[0]["quantity"], Decimal(found[0]["cost_usd"])
+
+
+def _cli_json(settings: Settings) -> list[dict[str, Any]]:
+    done = _cli_costs(settings, "--json")
+    assert done.returncode == 0, done.stderr
+    rows: list[dict[str, Any]] = json.loads(done.stdout)
+    return rows
+
+
 async def test_deleted_profiles_costs_survive_as_legacy_for_the_operator_only(
     api: Api, sessions: SessionFactory, settings: Settings, tmp_path: Path
 ) -> None:
+    assert settings.elevenlabs_usd_per_1k_characters == 0.30
     user = await api.new_user()
     doomed = await user.create_profile("Doomed brand")
-    await _record(sessions, settings, doomed, characters=4321)
+    await _record(sessions, settings, doomed, characters=7919)
     await _record(sessions, settings, user.default_profile_id, characters=10)
+    async with sessions.tenant_transaction(uuid.UUID(doomed), None) as session:
+        [doomed_cost] = (await session.scalars(select(ApiCost.id))).all()
+    # Other tests share this database: compare the Legacy line before and after.
+    before = _cli_json(settings)
+    assert [r["quantity"] for r in before if r["profile_id"] == doomed] == [7919.0]
+    legacy_before = _legacy_tts(before)
+
     assert (await user.gql(DELETE_PROFILE, {"id": doomed})).ok()["deleteProfile"] == doomed
 
     async with sessions.system_transaction() as session:
-        orphaned = (await session.scalars(select(ApiCost).where(ApiCost.quantity == 4321.0))).all()
-    assert [c.profile_id for c in orphaned] == [None]  # kept, with no profile
+        kept = await session.get(ApiCost, doomed_cost)
+    assert kept is not None  # kept, with no profile
+    assert kept.profile_id is None
 
     # No profile's summary shows it (not even the user's remaining one).
     assert [x["quantity"] for x in (await _summary(user))["lines"]] == [10.0]
 
-    done = _cli_costs(settings, "--json")
-    assert done.returncode == 0, done.stderr
-    rows = json.loads(done.stdout)
-    legacy = [r for r in rows if r["profile"] == "Legacy" and r["quantity"] == 4321.0]
-    assert len(legacy) == 1
-    assert legacy[0]["profile_id"] is None
-    assert settings.elevenlabs_usd_per_1k_characters == 0.30
-    assert legacy[0]["cost_usd"] == "1.296300"  # 4321 characters at $0.30 / 1k
-    mine = [r for r in rows if r["profile_id"] == user.default_profile_id]
+    after = _cli_json(settings)
+    assert [r for r in after if r["profile_id"] == doomed] == []
+    quantity, cost = _legacy_tts(after)
+    assert quantity - legacy_before[0] == 7919.0
+    assert cost - legacy_before[1] == Decimal("2.375700")  # 7919 characters at $0.30 / 1k
+    mine = [r for r in after if r["profile_id"] == user.default_profile_id]
     assert [(r["calls"], r["quantity"]) for r in mine] == [(1, 10.0)]
     assert mine[0]["profile"] != "Legacy"
 
     table = _cli_costs(settings)
     assert table.returncode == 0, table.stderr
     legacy_lines = [line for line in table.stdout.splitlines() if line.startswith("Legacy")]
-    assert any("4321" in line and "elevenlabs" in line for line in legacy_lines)
+    assert any("elevenlabs" in line and "characters" in line for line in legacy_lines)
     assert table.stdout.splitlines()[-1].startswith("TOTAL")
 
     refused = _cli_costs(settings, "--since", "not-a-date")

@@ -25,13 +25,11 @@ from editai.analysis.highlights import (
 from editai.analysis.proxy import make_proxy
 from editai.analysis.types import Analyzer
 from editai.costs.service import CostRecorder
-from editai.integrations.credentials import credentials_for
 from editai.integrations.errors import ProviderError
 from editai.jobs.models import JobKind
 from editai.jobs.progress import phase_progress
 from editai.jobs.registry import JobContext, JobFailedError, JobResult, task
 from editai.logging import get_logger
-from editai.profiles.repository import ProfileRepository
 from editai.projects.repository import ProjectRepository
 from editai.projects.source import SourceVideo, load_source
 from editai.segments.models import Segment, SegmentKind
@@ -52,12 +50,7 @@ async def analyze_video(ctx: JobContext) -> JobResult:
 
 
 async def _gemini_key(ctx: JobContext) -> str | None:
-    # Profiles are user-scoped and a job's session has a profile but no user, so the
-    # job's own profile row (by the id on the job row, nothing from input) is read
-    # through an explicit system session. Only its key leaves this function.
-    async with ctx.runtime.sessions.system_transaction() as session:
-        profile = await ProfileRepository(session).get(ctx.profile_id)
-    return credentials_for(profile, ctx.runtime.settings).gemini_api_key
+    return (await ctx.credentials()).gemini_api_key
 
 
 async def _analyze_with_gemini(ctx: JobContext) -> JobResult:

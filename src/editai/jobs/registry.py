@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from editai.jobs.queue import ClaimedJob
 
 if TYPE_CHECKING:
+    from editai.integrations.credentials import ProviderCredentials
+    from editai.profiles.models import Profile
     from editai.runtime import Runtime
 
 JobResult = dict[str, Any]
@@ -35,6 +37,27 @@ class JobContext:
         if self.job.profile_id is None:
             raise JobFailedError("The profile of this job no longer exists")
         return self.job.profile_id
+
+    async def profile(self) -> Profile:
+        """The job's own profile row.
+
+        Profiles are user-scoped and a job's session knows its profile but no user, so this
+        one row is read through an explicit system session, by the profile id the server
+        wrote on the job row (nothing from input).
+        """
+        from editai.profiles.repository import ProfileRepository
+
+        async with self.runtime.sessions.system_transaction() as session:
+            profile = await ProfileRepository(session).get(self.profile_id)
+        if profile is None:
+            raise JobFailedError("The profile of this job no longer exists")
+        return profile
+
+    async def credentials(self) -> ProviderCredentials:
+        """The profile's provider keys and choices (else the global ones), read at run time."""
+        from editai.integrations.credentials import credentials_for
+
+        return credentials_for(await self.profile(), self.runtime.settings)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

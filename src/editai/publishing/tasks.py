@@ -22,8 +22,6 @@ from editai.integrations.errors import ProviderAuthError, ProviderError, Provide
 from editai.jobs.models import JobKind
 from editai.jobs.progress import Report, step_progress
 from editai.jobs.registry import JobContext, JobFailedError, JobResult, task
-from editai.profiles.models import Profile
-from editai.profiles.repository import ProfileRepository
 from editai.publishing.models import Publication, PublicationStatus, PublishMode
 from editai.publishing.postiz import ChannelPost, PostizClient, PostizMedia
 from editai.publishing.repository import PublicationRepository
@@ -189,16 +187,9 @@ def _by_clip(rows: Sequence[Row], order: Sequence[uuid.UUID]) -> list[tuple[uuid
     return sorted(grouped.items(), key=lambda item: rank.get(item[0], len(rank)))
 
 
-async def _job_profile(ctx: JobContext) -> Profile | None:
-    """The job's own profile row. Profiles are user-scoped and a job's session has no user,
-    so this one read goes through an explicit system session, by the job's profile id."""
-    async with ctx.runtime.sessions.system() as session:
-        return await ProfileRepository(session).get(ctx.profile_id)
-
-
 async def _start(ctx: JobContext) -> tuple[list[Row], PostizAccess | None, str | None]:
     try:
-        access: PostizAccess | None = postiz_access(await _job_profile(ctx), ctx.runtime.settings)
+        access: PostizAccess | None = postiz_access(await ctx.profile(), ctx.runtime.settings)
         problem = None
     except AppError as exc:  # the profile's Postiz settings were removed since
         access, problem = None, exc.message

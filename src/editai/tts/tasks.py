@@ -7,11 +7,9 @@ from __future__ import annotations
 import uuid
 
 from editai.costs.service import CostRecorder
-from editai.integrations.credentials import ProviderCredentials, credentials_for
 from editai.jobs.models import JobKind
 from editai.jobs.registry import JobContext, JobFailedError, JobResult, task
 from editai.media.files import move_into_place
-from editai.profiles.repository import ProfileRepository
 from editai.projects.repository import ProjectRepository
 from editai.tts.audio import audio_duration, to_m4a
 from editai.tts.models import Voiceover
@@ -19,20 +17,6 @@ from editai.tts.providers import MissingApiKeyError, TtsProviderName, create_pro
 from editai.tts.repository import VoiceoverRepository
 from editai.tts.service import ELEVENLABS_KEY_MISSING
 from editai.tts.timings import estimate_words, fit_to_duration
-
-
-async def _credentials(ctx: JobContext) -> ProviderCredentials:
-    """The job's profile's keys (else the global ones), read when the job runs.
-
-    Profiles are user-scoped and a job's session knows only its profile, not the user:
-    this one row is read by the job's own (server-written) profile id through an
-    explicit system session.
-    """
-    async with ctx.runtime.sessions.system_transaction() as session:
-        profile = await ProfileRepository(session).get(ctx.profile_id)
-    if profile is None:
-        raise JobFailedError("The profile of this job no longer exists")
-    return credentials_for(profile, ctx.runtime.settings)
 
 
 @task(JobKind.SYNTHESIZE_VOICEOVER.value)
@@ -53,7 +37,7 @@ async def synthesize_voiceover(ctx: JobContext) -> JobResult:
         raise JobFailedError("The project of this job no longer exists")
     settings, binaries, storage = ctx.runtime.settings, ctx.runtime.binaries, ctx.runtime.storage
     try:
-        provider = create_provider(provider_name, settings, await _credentials(ctx))
+        provider = create_provider(provider_name, settings, await ctx.credentials())
     except MissingApiKeyError as exc:  # the key was removed after the job was queued
         raise JobFailedError(ELEVENLABS_KEY_MISSING) from exc
 

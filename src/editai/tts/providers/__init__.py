@@ -6,22 +6,16 @@ asked for: it pulls in the edge-tts client, which LOCAL and ELEVENLABS never nee
 
 from __future__ import annotations
 
-import re
-
 from editai.integrations.credentials import ProviderCredentials
 from editai.profiles.service import TtsProvider as TtsProviderName
 from editai.settings import Settings
 from editai.tts.espeak_voices import is_known_voice
 from editai.tts.providers.base import TtsProvider
+from editai.tts.providers.edge_voices import is_valid_voice as is_valid_edge_voice
 from editai.tts.providers.elevenlabs import ElevenLabsProvider, is_valid_voice_id
 from editai.tts.providers.local import LocalTtsProvider
 
 MAX_VOICE_ID_CHARS = 200  # voiceovers.voice_id
-# The forms edge-tts accepts: "en-US-AriaNeural" or Microsoft's long name.
-EDGE_VOICE = re.compile(
-    r"[a-z]{2,}-[A-Z]{2,}-.+Neural|Microsoft Server Speech Text to Speech Voice \(.+,.+\)"
-)
-
 __all__ = [
     "MissingApiKeyError",
     "TtsProvider",
@@ -64,4 +58,4 @@ def is_valid_voice(name: TtsProviderName, voice_id: str) -> bool:
         return is_known_voice(voice_id)
     if name is TtsProviderName.ELEVENLABS:
         return is_valid_voice_id(voice_id)
-    return EDGE_VOICE.fullmatch(voice_id) is not None
+    return is_valid_edge_voice(voice_id)

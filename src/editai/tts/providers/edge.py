@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import ipaddress
 import math
-import re
 import socket
 import ssl
 from pathlib import Path
@@ -40,6 +39,7 @@ from editai.integrations.errors import (
 from editai.logging import get_logger
 from editai.settings import Settings
 from editai.tts.providers.base import Speech, WordTiming
+from editai.tts.providers.edge_voices import is_valid_voice
 
 log = get_logger(__name__)
 
@@ -48,17 +48,8 @@ EDGE_HOST = "speech.platform.bing.com"
 TICKS_PER_SECOND = 10_000_000
 # Short names as Edge lists them (en-US-AriaNeural, en-US-AvaMultilingualNeural,
 # zh-CN-shaanxi-XiaoniNeural) or Microsoft's long form of one, which edge-tts also takes.
-# Strict on purpose: edge-tts puts the name into the SSML unescaped.
-_LOCALE, _NAME = r"[a-z]{2,3}-[A-Z]{2}(?:-[a-z]+)?", r"[A-Z][A-Za-z0-9]{0,60}Neural"
-VOICE_NAME = re.compile(
-    rf"{_LOCALE}-{_NAME}|Microsoft Server Speech Text to Speech Voice \({_LOCALE}, {_NAME}\)"
-)
 # Audio is written in blocks of this size, each off the event loop.
 WRITE_BLOCK_BYTES = 256 * 1024
-
-
-def is_valid_voice(voice_id: str) -> bool:
-    return VOICE_NAME.fullmatch(voice_id) is not None
 
 
 def parse_connect_to(value: str) -> tuple[str, int]:
