@@ -41,7 +41,7 @@ async def serve_app(
         access_log=False,
         ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
         ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
-        ws="websockets",
+        ws="websockets-sansio",
     )
     server = uvicorn.Server(config)
     # Not uvicorn's signal handling: this runs inside the test process.
