@@ -35,6 +35,12 @@ from editai.settings import Settings
 
 log = get_logger(__name__)
 
+# A call made while a client waits for its GraphQL answer (not in a job) must not hang:
+# at most one retry after a short Retry-After, and a shorter timeout.
+REQUEST_MAX_RETRIES = 1
+REQUEST_MAX_RETRY_WAIT_SECONDS = 5.0
+REQUEST_TIMEOUT_SECONDS = 15.0
+
 # A body to send, or a factory making a fresh one per attempt (a stream cannot be replayed).
 Body = bytes | str | Callable[[], AsyncIterable[bytes]]
 MAX_DETAIL_CHARS = 300
@@ -55,6 +61,21 @@ def retry_after_seconds(response: httpx.Response, now: float | None = None) -> f
     except (TypeError, ValueError):
         return None
     return max(when.timestamp() - (now if now is not None else time.time()), 0.0)
+
+
+def request_time_settings(settings: Settings) -> Settings:
+    """``settings`` with the retry and timeout limits of a call made inside a request."""
+    return settings.model_copy(
+        update={
+            "provider_max_retries": min(settings.provider_max_retries, REQUEST_MAX_RETRIES),
+            "provider_max_retry_wait_seconds": min(
+                settings.provider_max_retry_wait_seconds, REQUEST_MAX_RETRY_WAIT_SECONDS
+            ),
+            "provider_timeout_seconds": min(
+                settings.provider_timeout_seconds, REQUEST_TIMEOUT_SECONDS
+            ),
+        }
+    )
 
 
 class ProviderClient:

@@ -20,6 +20,7 @@ from editai.clips.repository import ClipRepository
 from editai.errors import AppError, BadUserInput, NotFound
 from editai.integrations.credentials import credentials_for
 from editai.integrations.errors import ProviderAuthError, ProviderError, ProviderRequestError
+from editai.integrations.http import request_time_settings
 from editai.jobs.models import Job, JobKind
 from editai.jobs.service import JobService
 from editai.pagination import Page, PageRequest
@@ -35,11 +36,6 @@ MAX_PUBLISH_CHANNELS = 20
 MAX_CONTENT_CHARS = 5000
 MAX_INTEGRATION_ID_CHARS = 200  # the column's length
 MAX_SCHEDULE_AHEAD = timedelta(days=366)
-# A request must not hang on Postiz: short waits for 429s and a short timeout. Jobs use the
-# full provider settings.
-REQUEST_MAX_RETRY_WAIT_SECONDS = 5.0
-REQUEST_MAX_RETRIES = 1
-REQUEST_TIMEOUT_SECONDS = 15.0
 
 
 class PostizUnavailable(AppError):
@@ -94,24 +90,12 @@ async def profile_postiz_access(
     return postiz_access(await ProfileRepository(session).get(profile_id), settings)
 
 
-def request_settings(settings: Settings) -> Settings:
-    return settings.model_copy(
-        update={
-            "provider_max_retries": min(settings.provider_max_retries, REQUEST_MAX_RETRIES),
-            "provider_max_retry_wait_seconds": min(
-                settings.provider_max_retry_wait_seconds, REQUEST_MAX_RETRY_WAIT_SECONDS
-            ),
-        }
-    )
-
-
 async def postiz_channels(access: PostizAccess, settings: Settings) -> list[PostizChannel]:
     """``GET /integrations`` during a request; provider failures become readable errors."""
     client = PostizClient(
         access.url,
         access.api_key,
-        request_settings(settings),
-        timeout=min(settings.provider_timeout_seconds, REQUEST_TIMEOUT_SECONDS),
+        request_time_settings(settings),  # a request must not hang on Postiz
     )
     try:
         async with client:

@@ -14,17 +14,13 @@ from enum import StrEnum
 
 from editai.integrations.credentials import ProviderCredentials
 from editai.integrations.errors import ProviderAuthError, ProviderError
+from editai.integrations.http import request_time_settings
 from editai.logging import get_logger
 from editai.profiles.models import Profile
 from editai.settings import Settings
 from editai.tts.providers.elevenlabs import ElevenLabsProvider
 
 log = get_logger(__name__)
-
-# A query waits for at most one short Retry-After and a short timeout.
-QUERY_MAX_RETRIES = 1
-QUERY_MAX_RETRY_WAIT_SECONDS = 3.0
-QUERY_TIMEOUT_SECONDS = 15.0
 
 
 class UsageStatus(StrEnum):
@@ -51,20 +47,6 @@ class ElevenLabsUsageReport:
     resets_at: datetime | None = None
 
 
-def _query_settings(settings: Settings) -> Settings:
-    return settings.model_copy(
-        update={
-            "provider_max_retries": min(settings.provider_max_retries, QUERY_MAX_RETRIES),
-            "provider_max_retry_wait_seconds": min(
-                settings.provider_max_retry_wait_seconds, QUERY_MAX_RETRY_WAIT_SECONDS
-            ),
-            "provider_timeout_seconds": min(
-                settings.provider_timeout_seconds, QUERY_TIMEOUT_SECONDS
-            ),
-        }
-    )
-
-
 async def elevenlabs_usage(
     profile: Profile | None, credentials: ProviderCredentials, settings: Settings
 ) -> ElevenLabsUsageReport:
@@ -78,7 +60,7 @@ async def elevenlabs_usage(
     own = profile is not None and profile.elevenlabs_api_key_encrypted is not None
     source = KeySource.PROFILE if own else KeySource.SERVER
     try:
-        plan = await ElevenLabsProvider(settings, key).subscription(_query_settings(settings))
+        plan = await ElevenLabsProvider(settings, key).subscription(request_time_settings(settings))
     except ProviderAuthError as exc:
         return ElevenLabsUsageReport(UsageStatus.INVALID_KEY, source, exc.message)
     except ProviderError as exc:
