@@ -65,8 +65,15 @@ FFMPEG_NICE = 10
 
 def _lower_priority() -> None:
     """FFmpeg yields the CPU to the API. Its own session is its own scheduler autogroup,
-    which plain nice() does not reach: the autogroup's nice value has to be set too."""
+    which plain nice() does not reach: the autogroup's nice value has to be set too.
+
+    uvloop (what uvicorn runs) calls this *before* it makes the child a session leader:
+    the child would still share the server's autogroup and set the *server's* nice to 10.
+    So the child leads its own session first (uvloop's own setsid then fails harmlessly).
+    """
     try:
+        if os.getsid(0) != os.getpid():
+            os.setsid()
         os.nice(FFMPEG_NICE)
         with open("/proc/self/autogroup", "w") as autogroup:
             autogroup.write(str(FFMPEG_NICE))
