@@ -15,6 +15,8 @@ import textwrap
 
 import pytest
 
+from editai.media.ffmpeg import FFMPEG_NICE
+
 SCRIPT = textwrap.dedent(
     """
     import asyncio, json, os, sys, uvloop
@@ -68,5 +70,5 @@ def test_ffmpeg_is_demoted_alone(loop: str) -> None:
     assert facts["server_before"] == 0, facts
     assert facts["server_after"] == 0, facts  # the server keeps its priority
     assert facts["child_leads_session"], facts  # cancelling kills FFmpeg's whole group
-    assert facts["child_autogroup_nice"] == 10, facts
-    assert facts["child_nice"] == 10, facts
+    assert facts["child_autogroup_nice"] == FFMPEG_NICE, facts
+    assert facts["child_nice"] == FFMPEG_NICE, facts
