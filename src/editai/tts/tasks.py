@@ -4,6 +4,7 @@ re-run after a crash overwrites instead of duplicating."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from editai.costs.service import CostRecorder
@@ -42,7 +43,9 @@ async def synthesize_voiceover(ctx: JobContext) -> JobResult:
         raise JobFailedError(ELEVENLABS_KEY_MISSING) from exc
 
     await ctx.report_progress(0.05)
-    speech = await provider.synthesize(text, voice_id, ctx.temp_dir / "speech")
+    work_dir = ctx.temp_dir / "speech"
+    await asyncio.to_thread(work_dir.mkdir, parents=True, exist_ok=True)
+    speech = await provider.synthesize(text, voice_id, work_dir)
     if speech.billed_characters is not None:
         # Spent even if the rest fails: recorded at once, in its own transaction.
         async with ctx.transaction() as session:

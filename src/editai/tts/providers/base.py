@@ -39,5 +39,8 @@ class TtsProvider(Protocol):
     def default_voice(self) -> str: ...
 
     async def synthesize(self, text: str, voice_id: str, work_dir: Path) -> Speech:
-        """Write the audio for ``text`` into ``work_dir``. Raises ProviderError on failure."""
+        """Write the audio for ``text`` into ``work_dir`` (an existing, empty directory).
+
+        Raises ProviderError on failure.
+        """
         ...
