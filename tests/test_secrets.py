@@ -223,16 +223,23 @@ async def test_provider_keys_never_leave_the_server(
     await _run_rejected(env, rec, video, wrong, user)
     rec.keep(await env.api.gql(STATUS))
 
-    # At rest: encrypted, so no key's bytes appear in the profiles table.
+    # At rest: encrypted in the profiles table, and never copied into a job or a row of
+    # what the jobs made (payloads, results, errors, publications, voice-overs).
+    mine = {uuid.UUID(user.default_profile_id), uuid.UUID(own), uuid.UUID(wrong)}
     async with env.runtime.sessions.system() as session:
         rows = (
             await session.execute(
                 text("SELECT * FROM profiles WHERE user_id = :u"), {"u": uuid.UUID(user.id)}
             )
         ).all()
-    stored = repr(rows)
-    assert "hasElevenlabsApiKey" not in stored  # sanity: these are raw rows
+        made = [
+            (await session.execute(text(f"SELECT * FROM {table}"))).all()
+            for table in ("jobs", "publications", "voiceovers", "segments", "api_costs")
+        ]
     assert len(rows) == 3
+    jobs_of_user = [r for r in made[0] if r.profile_id in mine]
+    assert len(jobs_of_user) >= 12  # sanity: the run's jobs are in what is searched
+    stored = repr(rows) + repr(made)
 
     logged = "\n".join(
         [
