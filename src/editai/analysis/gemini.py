@@ -117,12 +117,12 @@ class GeminiClient(ProviderClient):
     async def __aenter__(self) -> GeminiClient:
         return self
 
-    def _checked(self, response: httpx.Response) -> httpx.Response:
+    def check_response(self, response: httpx.Response) -> httpx.Response:
         if response.status_code == 400 and "API_KEY_INVALID" in _error_reasons(response):
             raise ProviderAuthError(
                 PROVIDER, "Gemini rejected the API key (API_KEY_INVALID)", status=400
             )
-        return super()._checked(response)
+        return super().check_response(response)
 
     # --- models ------------------------------------------------------------------------
     async def get_model(self, model: str) -> dict[str, Any]:

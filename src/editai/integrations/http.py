@@ -158,7 +158,7 @@ class ProviderClient:
                     f"{self.provider} could not be reached ({type(exc).__name__})",
                 ) from exc
             if response.status_code != 429:
-                return self._checked(response)
+                return self.check_response(response)
             wait = retry_after_seconds(response)
             if wait is None:
                 wait = min(2.0 ** (attempt - 1), self.settings.provider_max_retry_wait_seconds)
@@ -177,7 +177,9 @@ class ProviderClient:
             await asyncio.sleep(wait)
         raise AssertionError("unreachable")
 
-    def _checked(self, response: httpx.Response) -> httpx.Response:
+    def check_response(self, response: httpx.Response) -> httpx.Response:
+        """A non-429 answer, or the ProviderError it means. Providers whose API reports a
+        bad key some other way (Gemini: 400 API_KEY_INVALID) extend this."""
         status = response.status_code
         if status < 400:
             return response
