@@ -52,9 +52,18 @@ class Context:
 
     @asynccontextmanager
     async def db(self) -> AsyncIterator[AsyncSession]:
-        """The session, held exclusively for the duration of the block (reads)."""
+        """The session, held exclusively for the duration of the block (reads).
+
+        On SQLite every transaction holds the database's write lock (``BEGIN IMMEDIATE``,
+        see ``db/engine.py``), so a read transaction ends with its block: a field that then
+        calls a provider, or starts work in another session, must not hold the lock.
+        """
         async with self.lock:
-            yield self.session
+            try:
+                yield self.session
+            finally:
+                if self.services.settings.is_sqlite and self.session.in_transaction():
+                    await self.session.commit()  # nothing written: ends the read
 
     @property
     def session(self) -> AsyncSession:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 import strawberry
 
 from editai.graphql.context import Info
@@ -71,11 +69,13 @@ class ProfileMutation:
         profile_id = parse_id(id, "Profile")
         runtime, user_id = info.context.services, info.context.principal().user_id
 
-        async def cancel_jobs(target: uuid.UUID) -> int:
-            return await cancel_jobs_of_profile(runtime.sessions, runtime.events, target, user_id)
-
+        async with info.context.db():
+            await _service(info).ensure_deletable(profile_id)
+        # Its running jobs stop first, in a transaction of that profile's own (a job queued
+        # meanwhile finds its profile gone and fails readably).
+        await cancel_jobs_of_profile(runtime.sessions, runtime.events, profile_id, user_id)
         async with info.context.unit_of_work():
-            deleted = await _service(info).delete(profile_id, cancel_jobs=cancel_jobs)
+            deleted = await _service(info).delete(profile_id)
         # Files go once the rows are gone for good (after the commit).
         await runtime.storage.remove_profile(deleted)
         return strawberry.ID(str(deleted))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -89,19 +88,17 @@ class ProfileService:
         await self.session.refresh(profile)
         return profile
 
-    async def delete(
-        self,
-        profile_id: uuid.UUID,
-        cancel_jobs: Callable[[uuid.UUID], Awaitable[int]] | None = None,
-    ) -> uuid.UUID:
-        """Delete a non-default profile; ``cancel_jobs`` stops its work first."""
+    async def ensure_deletable(self, profile_id: uuid.UUID) -> Profile:
         profile = await self.get(profile_id)
         if profile.is_default:
             raise BadUserInput(
                 "The default profile cannot be deleted: set another profile as default first"
             )
-        if cancel_jobs is not None:
-            await cancel_jobs(profile_id)
+        return profile
+
+    async def delete(self, profile_id: uuid.UUID) -> uuid.UUID:
+        """Delete a non-default profile (checked again: it may have become the default)."""
+        profile = await self.ensure_deletable(profile_id)
         self.session.expunge(profile)
         if await self.repo.delete(profile_id) != 1:
             raise NotFound("Profile not found")
