@@ -20,6 +20,7 @@ from editai.app import create_app
 from editai.db import migrate
 from editai.db.engine import create_engine
 from editai.db.tenancy import SessionFactory
+from editai.media.binaries import Binaries, find_binaries
 from editai.settings import Environment, Settings
 from tests.api import Api
 from tests.databases import create_postgres_database, drop_postgres_database
@@ -40,6 +41,12 @@ def make_settings(tmp: Path, database_url: str, **overrides: object) -> Settings
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def binaries() -> Binaries:
+    """FFmpeg and ffprobe (the system's, else the bundled static build)."""
+    return find_binaries()
 
 
 @pytest.fixture(scope="session")

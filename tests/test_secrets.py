@@ -21,7 +21,7 @@ from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from editai.media.binaries import Binaries, find_binaries
+from editai.media.binaries import Binaries
 from tests.analysis.test_gemini_analysis import ANALYZE, GEMINI_INPUT
 from tests.api import GraphQLResult
 from tests.fakes.elevenlabs import FakeElevenLabs
@@ -59,11 +59,6 @@ PROFILE_FIELDS = """
 { currentProfile { id name hasElevenlabsApiKey hasGeminiApiKey hasPostizApiKey
   postizApiUrl ttsProvider ttsVoiceId } }
 """
-
-
-@pytest.fixture(scope="session")
-def binaries() -> Binaries:
-    return find_binaries()
 
 
 class Recorder:

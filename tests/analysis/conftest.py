@@ -15,7 +15,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from editai.media.binaries import Binaries, find_binaries
+from editai.media.binaries import Binaries
 from tests.fakes.gemini import FakeGemini
 from tests.fakes.server import RunningServer, serve_app
 from tests.pipeline.conftest import Env, open_env
@@ -25,11 +25,6 @@ GLOBAL_KEY = "global-gemini-key-0123456789abcdef"
 PROFILE_KEY = "profile-gemini-key-fedcba9876543210"
 
 OpenEnv = Callable[..., AbstractAsyncContextManager[Env]]
-
-
-@pytest.fixture(scope="session")
-def binaries() -> Binaries:
-    return find_binaries()
 
 
 @pytest.fixture(scope="session")

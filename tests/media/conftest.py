@@ -5,13 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from editai.media.binaries import Binaries, find_binaries
+from editai.media.binaries import Binaries
 from tests.media import videos
-
-
-@pytest.fixture(scope="session")
-def binaries() -> Binaries:
-    return find_binaries()
 
 
 @pytest.fixture(scope="session")

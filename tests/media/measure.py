@@ -124,3 +124,17 @@ def top_level_boxes(path: Path) -> list[str]:
 
 def names_in(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
+
+
+async def band_level(
+    binaries: Binaries, path: Path, start: float, seconds: float, hz: int
+) -> float:
+    """Mean (RMS) level in dB of the audio around ``hz`` in [start, start+seconds)."""
+    stream = ffmpeg.input(str(path), ss=start, t=seconds)["a:0"]
+    for _ in range(2):
+        stream = stream.filter("bandpass", f=hz, width_type="q", w=4)
+    args = stream.filter("volumedetect").output("-", format="null").get_args()
+    lines = await run_ffmpeg_stderr(binaries, args)
+    values = [float(m.group(1)) for ln in lines if (m := re.search(r"mean_volume: (-?[\d.]+)", ln))]
+    assert values, "\n".join(lines[-20:])
+    return values[-1]

@@ -10,7 +10,6 @@ Subtitles are compared frame by frame with renders without them.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import pytest
 
 from editai.media.binaries import Binaries
 from editai.media.export import chars_per_line, export_clip, with_filter_script
-from editai.media.ffmpeg import run_ffmpeg, run_ffmpeg_stderr
+from editai.media.ffmpeg import run_ffmpeg
 from editai.media.voiceover_mix import (
     ATTACK_SECONDS,
     MERGE_GAP_SECONDS,
@@ -55,20 +54,6 @@ async def make_voice(binaries: Binaries, out: Path, channels: int = 1) -> Path:
 @pytest.fixture(scope="session")
 async def voice(binaries: Binaries, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return await make_voice(binaries, tmp_path_factory.mktemp("voice") / "voice.m4a")
-
-
-async def band_level(
-    binaries: Binaries, path: Path, start: float, seconds: float, hz: int
-) -> float:
-    """Mean (RMS) level in dB of the audio around ``hz`` in [start, start+seconds)."""
-    stream = ffmpeg.input(str(path), ss=start, t=seconds)["a:0"]
-    for _ in range(2):
-        stream = stream.filter("bandpass", f=hz, width_type="q", w=4)
-    args = stream.filter("volumedetect").output("-", format="null").get_args()
-    lines = await run_ffmpeg_stderr(binaries, args)
-    values = [float(m.group(1)) for ln in lines if (m := re.search(r"mean_volume: (-?[\d.]+)", ln))]
-    assert values, "\n".join(lines[-20:])
-    return values[-1]
 
 
 async def export(
@@ -234,18 +219,18 @@ async def test_original_is_ducked_while_the_voice_speaks_and_returns_after(
     assert pause[1] >= 0.25
     assert after[1] >= 0.2
 
-    level = await band_level(binaries, out, before[0], before[1] - before[0], ORIGINAL_HZ)
+    level = await measure.band_level(binaries, out, before[0], before[1] - before[0], ORIGINAL_HZ)
     for start, seconds in speaking:
-        ducked = await band_level(binaries, out, start, seconds, ORIGINAL_HZ)
+        ducked = await measure.band_level(binaries, out, start, seconds, ORIGINAL_HZ)
         assert abs((level - ducked) - ducking_db) <= 1.0, (level, ducked)
-        assert await band_level(binaries, out, start, seconds, VOICE_HZ) > level - 6
+        assert await measure.band_level(binaries, out, start, seconds, VOICE_HZ) > level - 6
     for start, seconds in (pause, after):
-        back = await band_level(binaries, out, start, seconds, ORIGINAL_HZ)
+        back = await measure.band_level(binaries, out, start, seconds, ORIGINAL_HZ)
         assert abs(back - level) <= 0.5, (level, back, start)
         # The voice is silent there, the original has its level back.
-        assert await band_level(binaries, out, start, seconds, VOICE_HZ) < level - 40
+        assert await measure.band_level(binaries, out, start, seconds, VOICE_HZ) < level - 40
     # Nothing of the voice before its offset.
-    assert await band_level(binaries, out, 0.0, offset, VOICE_HZ) < level - 40
+    assert await measure.band_level(binaries, out, 0.0, offset, VOICE_HZ) < level - 40
 
     fmt, streams = await measure.streams(binaries, out)
     audio = next(s for s in streams if s["codec_type"] == "audio")
@@ -263,9 +248,9 @@ async def test_zero_ducking_leaves_the_original_level_alone(
     out = await export(
         binaries, media["still"], tmp_path / "flat.mp4", VoiceoverMix(voice, 0.5, ducking_db=0)
     )
-    level = await band_level(binaries, out, 0.05, 0.4, ORIGINAL_HZ)
-    assert abs(await band_level(binaries, out, 0.85, 0.6, ORIGINAL_HZ) - level) <= 0.5
-    assert await band_level(binaries, out, 0.85, 0.6, VOICE_HZ) > level - 6
+    level = await measure.band_level(binaries, out, 0.05, 0.4, ORIGINAL_HZ)
+    assert abs(await measure.band_level(binaries, out, 0.85, 0.6, ORIGINAL_HZ) - level) <= 0.5
+    assert await measure.band_level(binaries, out, 0.85, 0.6, VOICE_HZ) > level - 6
 
 
 async def test_voice_longer_than_the_rest_of_the_clip_is_cut_at_its_end(
@@ -278,9 +263,9 @@ async def test_voice_longer_than_the_rest_of_the_clip_is_cut_at_its_end(
     assert abs(float(fmt["duration"]) - 4.0) <= 0.05
     for stream in streams:
         assert abs(float(stream["duration"]) - 4.0) <= 0.05, stream
-    level = await band_level(binaries, out, 0.2, 3.0, ORIGINAL_HZ)
-    assert await band_level(binaries, out, 3.82, 0.15, VOICE_HZ) > level - 6
-    assert await band_level(binaries, out, 0.0, 3.7, VOICE_HZ) < level - 40
+    level = await measure.band_level(binaries, out, 0.2, 3.0, ORIGINAL_HZ)
+    assert await measure.band_level(binaries, out, 3.82, 0.15, VOICE_HZ) > level - 6
+    assert await measure.band_level(binaries, out, 0.0, 3.7, VOICE_HZ) < level - 40
 
 
 async def test_clip_without_audio_gets_the_voice_alone(
@@ -312,8 +297,8 @@ async def test_stereo_clip_and_mono_voice_mix_to_stereo(
     assert audio["channels"] == 2
     assert abs(float(fmt["duration"]) - 6.0) <= 0.05
     # White noise ducked by the default 12 dB in its 330 Hz band while the voice speaks.
-    level = await band_level(binaries, out, 0.1, 1.0, ORIGINAL_HZ)
-    ducked = await band_level(binaries, out, 1.35, 0.6, ORIGINAL_HZ)
+    level = await measure.band_level(binaries, out, 0.1, 1.0, ORIGINAL_HZ)
+    ducked = await measure.band_level(binaries, out, 1.35, 0.6, ORIGINAL_HZ)
     assert abs((level - ducked) - 12.0) <= 1.5, (level, ducked)
 
 

@@ -25,7 +25,7 @@ from starlette.applications import Starlette
 from editai.app import create_app
 from editai.clips.models import Clip
 from editai.jobs.models import Job
-from editai.media.binaries import Binaries, find_binaries
+from editai.media.binaries import Binaries
 from editai.media.ffmpeg import run_ffmpeg
 from editai.media.storage import MediaStorage
 from editai.runtime import Runtime
@@ -62,11 +62,6 @@ query($p: ID!) { project(id: $p) { clips(first: 50) { edges { node {
 FINISHED = ("SUCCEEDED", "FAILED", "CANCELLED")
 # A long, busy source: accurate cuts of it keep FFmpeg busy for seconds.
 LONG = Spec("long", 640, 360, 40.0)
-
-
-@pytest.fixture(scope="session")
-def binaries() -> Binaries:
-    return find_binaries()
 
 
 @pytest.fixture(scope="session")

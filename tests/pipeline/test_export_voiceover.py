@@ -9,7 +9,6 @@ video's 440 Hz tone. Downloaded exports are measured with FFmpeg.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from editai.clips.tasks import VOICEOVER_GONE
 from editai.jobs.worker import Worker
 from editai.media.binaries import Binaries
-from editai.media.ffmpeg import run_ffmpeg, run_ffmpeg_stderr
+from editai.media.ffmpeg import run_ffmpeg
 from editai.media.voiceover_mix import ATTACK_SECONDS, RELEASE_SECONDS
 from editai.tts.models import Voiceover
 from tests.api import GraphQLResult
@@ -84,20 +83,6 @@ async def add_voiceover(
     return VoiceoverRow(str(voiceover_id), path)
 
 
-async def band_level(
-    binaries: Binaries, path: Path, start: float, seconds: float, hz: int
-) -> float:
-    """Mean level (dB) of the audio around ``hz`` in [start, start+seconds)."""
-    stream = ffmpeg.input(str(path), ss=start, t=seconds)["a:0"]
-    for _ in range(2):
-        stream = stream.filter("bandpass", f=hz, width_type="q", w=4)
-    args = stream.filter("volumedetect").output("-", format="null").get_args()
-    lines = await run_ffmpeg_stderr(binaries, args)
-    values = [float(m.group(1)) for ln in lines if (m := re.search(r"mean_volume: (-?[\d.]+)", ln))]
-    assert values, "\n".join(lines[-20:])
-    return values[-1]
-
-
 async def one_clip(env: Env, user: User, video: bytes) -> tuple[str, dict[str, Any]]:
     project_id = await env.project_with_video(user, video)
     await env.run_job(user, GENERATE, {"p": project_id, "input": ONE_CLIP})
@@ -133,9 +118,9 @@ async def test_export_lays_the_voiceover_on_the_clip(
         assert abs(float(fmt["duration"]) - length) <= 0.05
         assert [s["codec_type"] for s in streams] == ["video", "audio"]
     a, b = (t + offset for t in VOICE_SPEECH)  # speaking 1.3-2.3 s of the clip
-    level = await band_level(binaries, titled, 0.1, a - ATTACK_SECONDS - 0.2, ORIGINAL_HZ)
-    assert await band_level(binaries, titled, 0.0, offset, VOICE_HZ) < level - 40
-    assert await band_level(binaries, titled, a + 0.05, b - a - 0.1, VOICE_HZ) > level - 6
+    level = await measure.band_level(binaries, titled, 0.1, a - ATTACK_SECONDS - 0.2, ORIGINAL_HZ)
+    assert await measure.band_level(binaries, titled, 0.0, offset, VOICE_HZ) < level - 40
+    assert await measure.band_level(binaries, titled, a + 0.05, b - a - 0.1, VOICE_HZ) > level - 6
 
     # --- the clip's own tone is ducked by about 18 dB under the voice, relative to the raw
     # clip (whose level may vary), and comes back after it ---------------------------------
@@ -145,13 +130,15 @@ async def test_export_lays_the_voiceover_on_the_clip(
         "after": (b + RELEASE_SECONDS + 0.05, min(length, 4.0) - b - RELEASE_SECONDS - 0.15),
     }
     raw_levels = {
-        k: await band_level(binaries, raw, s, d, ORIGINAL_HZ) for k, (s, d) in windows.items()
+        k: await measure.band_level(binaries, raw, s, d, ORIGINAL_HZ)
+        for k, (s, d) in windows.items()
     }
     assert min(raw_levels.values()) > -40, (
         f"the raw clip must have its tone throughout: {raw_levels}"
     )
     out_levels = {
-        k: await band_level(binaries, titled, s, d, ORIGINAL_HZ) for k, (s, d) in windows.items()
+        k: await measure.band_level(binaries, titled, s, d, ORIGINAL_HZ)
+        for k, (s, d) in windows.items()
     }
     change = {k: out_levels[k] - raw_levels[k] for k in windows}  # the export's gain
     assert abs((change["before"] - change["during"]) - ducking) <= 1.5, (raw_levels, out_levels)

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from editai.jobs.models import Job
-from editai.media.binaries import Binaries, find_binaries
+from editai.media.binaries import Binaries
 from editai.publishing.models import Publication
 from tests.api import TestUser
 from tests.fakes.postiz import FakePostiz
@@ -45,11 +45,6 @@ query($jobId: ID, $clipId: ID, $status: PublicationStatus) {{
 }}
 """
 RETRY = "mutation($id: ID!) { retryJob(id: $id) { id status } }"
-
-
-@pytest.fixture(scope="session")
-def binaries() -> Binaries:
-    return find_binaries()
 
 
 @pytest.fixture(scope="session")

@@ -5,25 +5,27 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from edge_tts.drm import DRM
 from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from editai.costs.models import ApiCost
 from editai.jobs.models import Job
-from editai.media.binaries import Binaries, find_binaries
+from editai.media.binaries import Binaries
 from editai.media.ffmpeg import run_ffmpeg_stderr
 from editai.tts.models import Voiceover
 from tests.api import TestUser
+from tests.fakes.edge_tts import FakeEdgeTts, TlsFiles, make_tls_files
 from tests.fakes.elevenlabs import FakeElevenLabs
-from tests.fakes.server import serve_app
+from tests.fakes.server import RunningServer, serve_app
 from tests.pipeline.conftest import JOB_FIELDS, Env, JobRun, open_env
 
 SERVER_KEY = "el-server-key-7c1f"
@@ -48,11 +50,6 @@ USAGE = """
   status configured keySource error tier characterCount characterLimit charactersRemaining resetsAt
 } } }
 """
-
-
-@pytest.fixture(scope="session")
-def binaries() -> Binaries:
-    return find_binaries()
 
 
 @asynccontextmanager
@@ -153,3 +150,30 @@ def result_voiceover_id(run: JobRun) -> str:
     result = run.job["result"]
     assert isinstance(result, dict), run.job
     return str(result["voiceover_id"])
+
+
+# --- Edge TTS: a fake of Microsoft's speech service over real TLS -----------------------
+
+
+@pytest.fixture(scope="session")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    return make_tls_files(tmp_path_factory.mktemp("edge-tls"))
+
+
+@pytest.fixture(autouse=True)
+def _restore_edge_clock() -> Iterator[None]:
+    """edge-tts corrects a process-wide clock skew after a 403; keep tests independent."""
+    saved = DRM.clock_skew_seconds
+    yield
+    DRM.clock_skew_seconds = saved
+
+
+@pytest.fixture
+def fake(binaries: Binaries) -> FakeEdgeTts:
+    return FakeEdgeTts(binaries)
+
+
+@pytest.fixture
+async def server(fake: FakeEdgeTts, tls: TlsFiles) -> AsyncIterator[RunningServer]:
+    async with serve_app(fake.app, ssl_certfile=tls.cert_file, ssl_keyfile=tls.key_file) as s:
+        yield s

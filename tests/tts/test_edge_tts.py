@@ -11,19 +11,17 @@ import array
 import asyncio
 import socket
 import time
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from edge_tts.constants import TRUSTED_CLIENT_TOKEN
-from edge_tts.drm import DRM
 
 from editai.integrations.errors import (
     ProviderError,
     ProviderRequestError,
     ProviderUnavailable,
 )
-from editai.media.binaries import Binaries, find_binaries
+from editai.media.binaries import Binaries
 from editai.tts.providers.base import Speech
 from editai.tts.providers.edge import EdgeTtsProvider
 from tests.conftest import make_settings
@@ -42,35 +40,6 @@ from tests.filesystem import files_under
 pytestmark = pytest.mark.timeout(60)
 
 VOICE = "en-US-AriaNeural"
-
-
-@pytest.fixture(scope="module")
-def binaries() -> Binaries:
-    return find_binaries()
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
-    return make_tls_files(tmp_path_factory.mktemp("edge-tls"))
-
-
-@pytest.fixture(autouse=True)
-def _restore_edge_clock() -> Iterator[None]:
-    """edge-tts corrects a process-wide clock skew after a 403; keep tests independent."""
-    saved = DRM.clock_skew_seconds
-    yield
-    DRM.clock_skew_seconds = saved
-
-
-@pytest.fixture
-def fake(binaries: Binaries) -> FakeEdgeTts:
-    return FakeEdgeTts(binaries)
-
-
-@pytest.fixture
-async def server(fake: FakeEdgeTts, tls: TlsFiles) -> AsyncIterator[RunningServer]:
-    async with serve_app(fake.app, ssl_certfile=tls.cert_file, ssl_keyfile=tls.key_file) as s:
-        yield s
 
 
 def make_provider(tmp_path: Path, port: int, **overrides: object) -> EdgeTtsProvider:

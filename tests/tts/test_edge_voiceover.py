@@ -3,43 +3,18 @@ stored voice-over whose word timings are the ones Edge sent (the fake, over real
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from edge_tts.drm import DRM
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from editai.media.binaries import Binaries
-from tests.fakes.edge_tts import TICKS_PER_SECOND, FakeEdgeTts, TlsFiles, make_tls_files
-from tests.fakes.server import RunningServer, serve_app
+from tests.fakes.edge_tts import TICKS_PER_SECOND, FakeEdgeTts, TlsFiles
+from tests.fakes.server import RunningServer
 from tests.tts.conftest import measure, result_voiceover_id, synthesize, tts_env, voiceover
 
 TEXT = "Edge speaks these six words now"
 VOICE = "en-US-AriaNeural"
-
-
-@pytest.fixture(autouse=True)
-def _restore_edge_clock() -> Iterator[None]:
-    saved = DRM.clock_skew_seconds
-    yield
-    DRM.clock_skew_seconds = saved
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
-    return make_tls_files(tmp_path_factory.mktemp("edge-tls"))
-
-
-@pytest.fixture
-def fake(binaries: Binaries) -> FakeEdgeTts:
-    return FakeEdgeTts(binaries)
-
-
-@pytest.fixture
-async def server(fake: FakeEdgeTts, tls: TlsFiles) -> AsyncIterator[RunningServer]:
-    async with serve_app(fake.app, ssl_certfile=tls.cert_file, ssl_keyfile=tls.key_file) as s:
-        yield s
 
 
 async def test_profile_on_edge_gets_edges_word_timings(
