@@ -51,18 +51,21 @@ class Context:
         return JobService(session, self.services.events, self.settings.job_max_attempts)
 
     @asynccontextmanager
-    async def db(self) -> AsyncIterator[AsyncSession]:
+    async def db(self, *, end_transaction: bool = False) -> AsyncIterator[AsyncSession]:
         """The session, held exclusively for the duration of the block (reads).
 
-        On SQLite every transaction holds the database's write lock (``BEGIN IMMEDIATE``,
-        see ``db/engine.py``), so a read transaction ends with its block: a field that then
-        calls a provider, or starts work in another session, must not hold the lock.
+        ``end_transaction``: the read transaction ends with the block and its connection
+        goes back to the pool, for a field that next waits on a provider (no connection
+        or lock held meanwhile). A commit, not a rollback: rows sibling fields loaded
+        stay usable (commits do not expire them). Always so on SQLite, where every
+        transaction holds the database's write lock (``BEGIN IMMEDIATE``, db/engine.py).
         """
         async with self.lock:
             try:
                 yield self.session
             finally:
-                if self.services.settings.is_sqlite and self.session.in_transaction():
+                ends = end_transaction or self.services.settings.is_sqlite
+                if ends and self.session.in_transaction():
                     await self.session.commit()  # nothing written: ends the read
 
     @property

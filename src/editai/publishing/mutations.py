@@ -38,13 +38,10 @@ class PublishingMutation:
             date=date,
         )
         settings = info.context.settings
-        async with info.context.db() as session:
+        async with info.context.db(end_transaction=True) as session:  # then Postiz
             prepared = await PublishingService(session, settings).prepare(
                 request, profile.profile_id
             )
-            # End the read transaction: no connection waits on Postiz. A commit, not a
-            # rollback, so rows sibling fields loaded stay usable (commits do not expire).
-            await session.commit()
         channels = await postiz_channels(prepared.access, settings)
         async with info.context.unit_of_work() as session:
             service = PublishingService(session, settings)

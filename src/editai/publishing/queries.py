@@ -24,11 +24,8 @@ class PublishingQuery:
     )
     async def postiz_integrations(self, info: Info) -> list[PostizIntegration]:
         profile = info.context.profile()
-        async with info.context.db() as session:
+        async with info.context.db(end_transaction=True) as session:  # then Postiz
             access = await profile_postiz_access(session, profile.profile_id, info.context.settings)
-            # End the read transaction: no connection waits on Postiz. A commit, not a
-            # rollback, so rows sibling fields loaded stay usable (commits do not expire).
-            await session.commit()
         channels = await postiz_channels(access, info.context.settings)
         return [PostizIntegration.from_channel(c) for c in channels]
 

@@ -28,7 +28,7 @@ class TtsQuery:
     async def usage(self, info: Info) -> Usage:
         profile_id = info.context.profile().profile_id
         settings = info.context.settings
-        async with info.context.db() as session:
+        async with info.context.db(end_transaction=True) as session:  # then ElevenLabs
             profile = await ProfileRepository(session).get(profile_id)
         report = await elevenlabs_usage(profile, credentials_for(profile, settings), settings)
         return Usage(elevenlabs=ElevenLabsUsage.from_report(report))
