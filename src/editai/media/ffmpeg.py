@@ -1,25 +1,23 @@
 """Running FFmpeg and ffprobe as asyncio subprocesses (never blocking the event loop).
 
 Commands are built with ffmpeg-python (``ffmpeg.input(...).output(...).get_args()``) and
-run here: each process leads its own process group, so cancelling the awaiting task
-kills FFmpeg and anything it spawned, at once.
+run here, started by ``editai.child_processes``: each process leads its own process group,
+so cancelling the awaiting task kills FFmpeg and anything it spawned at once, and it dies
+with the worker that started it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ctypes
-import ctypes.util
 import json
 import os
-import signal
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from editai.child_processes import start_child, stop_child
 from editai.logging import get_logger
 from editai.media.binaries import Binaries
 
@@ -52,53 +50,26 @@ class ProbeResult:
     format_name: str
 
 
-_PR_SET_PDEATHSIG = 1
-_prctl: Any
-try:  # Loaded now: the child only makes one libc call between fork and exec.
-    _prctl = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
-except (OSError, AttributeError):  # not Linux
-    _prctl = None
-
-
 # The lowest priority: encoding is batch work; the API's requests come first (with 10,
 # two 1080p exports on 2 cores tripled the API's p95; see bench/latency_under_load.py).
 FFMPEG_NICE = 19
 
 
 def _lower_priority() -> None:
-    """FFmpeg yields the CPU to the API. Its own session is its own scheduler autogroup,
+    """In the child, before exec: FFmpeg yields the CPU to the API. Its own session (made by
+    ``start_child`` before this runs, under uvloop too) is its own scheduler autogroup,
     which plain nice() does not reach: the autogroup's nice value has to be set too.
-
-    uvloop (what uvicorn runs) calls this *before* it makes the child a session leader:
-    the child would still share the server's autogroup and lower the *server's* priority.
-    The child therefore leads its own session first (uvloop's own setsid then fails harmlessly).
+    Set in a child that still shared the server's session, it lowered the *server's*.
     """
     try:
-        if os.getsid(0) != os.getpid():
-            os.setsid()
         os.nice(FFMPEG_NICE)
-        with open("/proc/self/autogroup", "w") as autogroup:
-            autogroup.write(str(FFMPEG_NICE))
+        fd = os.open("/proc/self/autogroup", os.O_WRONLY)
+        try:
+            os.write(fd, str(FFMPEG_NICE).encode())
+        finally:
+            os.close(fd)
     except OSError:
         pass
-
-
-def _die_with_parent() -> None:
-    """In the child: SIGKILL FFmpeg when its worker dies (even by SIGKILL), on Linux.
-
-    FFmpeg leads its own session (so cancelling kills its whole group), which also means
-    the kernel would otherwise let it run on, orphaned, after a crash of the worker.
-    """
-    _lower_priority()
-    if _prctl is not None:
-        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() == 1:  # the parent died before the call: die now
-            os._exit(1)
-
-
-def _kill_group(process: asyncio.subprocess.Process) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
 
 
 async def _drain(stream: asyncio.StreamReader | None, keep: deque[str]) -> None:
@@ -118,14 +89,7 @@ async def _run(
 ) -> None:
     cmd = [binaries.ffmpeg, "-hide_banner", "-nostdin", "-y", "-nostats", "-progress", "pipe:1"]
     cmd += list(args)
-    process = await asyncio.create_subprocess_exec(
-        *cmd,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,
-        preexec_fn=_die_with_parent,
-    )
+    process = await start_child(*cmd, before_exec=_lower_priority)
     stderr_task = asyncio.create_task(_drain(process.stderr, stderr_lines))
     try:
         assert process.stdout is not None
@@ -141,9 +105,7 @@ async def _run(
         returncode = await process.wait()
         await stderr_task
     except BaseException:
-        _kill_group(process)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(process.wait(), timeout=5)
+        await stop_child(process)
         stderr_task.cancel()
         raise
     if returncode != 0:
@@ -192,20 +154,11 @@ async def run_ffmpeg_stderr(
 
 
 async def _capture(*cmd: str, limit_seconds: float) -> tuple[int, bytes, bytes]:
-    process = await asyncio.create_subprocess_exec(
-        *cmd,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,
-        preexec_fn=_die_with_parent,
-    )
+    process = await start_child(*cmd, before_exec=_lower_priority)
     try:
         stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=limit_seconds)
     except BaseException:
-        _kill_group(process)
-        with contextlib.suppress(Exception):
-            await process.wait()
+        await stop_child(process)
         raise
     return process.returncode or 0, stdout, stderr
 

@@ -1,20 +1,19 @@
 """LOCAL: eSpeak NG from the espeakng-loader wheel. No key, no network.
 
 The synthesizer runs in a child process (``editai.tts.espeak_synth``): the library blocks
-while it speaks and lives in C, so neither can stall or crash the server. Cancelling
-the awaiting task kills the child's whole process group.
+while it speaks and lives in C, so neither can stall or crash the server. The child is
+started by ``editai.child_processes``: cancelling the awaiting task kills its whole process
+group, and it dies with the worker that started it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
-import signal
 import sys
 from pathlib import Path
 
+from editai.child_processes import start_child, stop_child
 from editai.integrations.errors import ProviderRequestError, ProviderUnavailable
 from editai.settings import Settings
 from editai.tts import espeak_synth
@@ -60,31 +59,22 @@ class LocalTtsProvider:
         return Speech(audio_path=wav, words=words_from_events(text, events, float(raw["duration"])))
 
 
-def _kill_group(process: asyncio.subprocess.Process) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-
-
 async def _run_child(cmd: list[str], stdin: bytes) -> tuple[int, bytes]:
     """Run ``cmd`` in its own process group with ``stdin``; (exit code, stderr)."""
-    process = await asyncio.create_subprocess_exec(
+    process = await start_child(
         *cmd,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,
     )
     try:
         _, stderr = await asyncio.wait_for(
             process.communicate(stdin), timeout=SYNTHESIS_LIMIT_SECONDS
         )
     except TimeoutError as exc:
-        _kill_group(process)
-        await process.wait()
+        await stop_child(process)
         raise ProviderUnavailable(PROVIDER, "eSpeak NG did not finish in time") from exc
     except BaseException:
-        _kill_group(process)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(process.wait(), timeout=5)
+        await stop_child(process)
         raise
     return process.returncode or 0, stderr
