@@ -15,6 +15,8 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from editai.errors import BadUserInput
 
+MAX_CURSOR_CHARS = 200
+
 
 @dataclass(frozen=True, slots=True)
 class Cursor:
@@ -27,6 +29,10 @@ class Cursor:
 
     @classmethod
     def decode(cls, value: str) -> Cursor:
+        # A real cursor is ~100 characters. Longer input is refused unread: JSON nested
+        # deeper than the parser's recursion limit would raise RecursionError.
+        if len(value) > MAX_CURSOR_CHARS:
+            raise BadUserInput("Invalid cursor", field="after")
         try:
             padded = value + "=" * (-len(value) % 4)
             created, ident = json.loads(base64.urlsafe_b64decode(padded.encode()))

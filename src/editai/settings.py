@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     max_query_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 2000
+    # Every String/ID argument, anywhere in the input (graphql/input_hygiene.py): well
+    # above the longest per-field limit (voice-over text, post content: 5000 characters).
+    max_string_length: int = 10_000
     max_page_size: int = 100
 
     # Media and FFmpeg

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import strawberry
 
+from editai.clips.service import MAX_SUBTITLE_CHARS
 from editai.clips.types import ClipAspect
 from editai.media.voiceover_mix import DEFAULT_DUCKING_DB
 
@@ -33,8 +34,8 @@ class ExportClipsInput:
     subtitle_text: str | None = strawberry.field(
         default=None,
         description=(
-            "Burned-in text, at most 500 characters: at the bottom, or at the top as a title "
-            "when voice-over subtitles take the bottom."
+            f"Burned-in text, at most {MAX_SUBTITLE_CHARS} characters: at the bottom, or at the "
+            "top as a title when voice-over subtitles take the bottom."
         ),
     )
     mute_ranges: list[TimeRangeInput] = strawberry.field(

@@ -25,6 +25,7 @@ from editai.clips.queries import ClipQuery
 from editai.costs.queries import CostQuery
 from editai.graphql.errors import ErrorShaping, log_errors
 from editai.graphql.health import HealthQuery
+from editai.graphql.input_hygiene import input_hygiene
 from editai.jobs.mutations import JobMutation
 from editai.jobs.queries import JobQuery
 from editai.jobs.subscriptions import JobSubscription
@@ -93,6 +94,7 @@ def build_schema(settings: Settings | None = None) -> EditAISchema:
         rules.append(NoSchemaIntrospectionCustomRule)
     # Factories, not instances: strawberry builds fresh extensions per operation.
     extensions: list[Any] = [
+        input_hygiene(settings),  # first: it may end an operation in on_execute
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: ParserCache(maxsize=512),
         lambda: AddValidationRules(rules),

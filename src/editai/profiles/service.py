@@ -19,6 +19,10 @@ from editai.validation import UNSET, clean_description, clean_name
 
 NAME_MAX = 100
 DESCRIPTION_MAX = 2000
+# Column lengths: profiles.tts_voice_id and voiceovers.voice_id, profiles.postiz_api_url.
+MAX_VOICE_ID_CHARS = 200
+MAX_URL_CHARS = 500
+MAX_API_KEY_CHARS = 1000
 
 
 class TtsProvider(StrEnum):
@@ -42,8 +46,12 @@ class ProfileChanges:
 def _clean_url(url: str | None) -> str | None:
     if url is None or not url.strip():
         return None
+    if len(url) > MAX_URL_CHARS:
+        raise BadUserInput(
+            f"Postiz API URL must be at most {MAX_URL_CHARS} characters", field="postizApiUrl"
+        )
     parsed = urlparse(url.strip())
-    if parsed.scheme not in {"http", "https"} or not parsed.netloc or len(url) > 500:
+    if parsed.scheme not in {"http", "https"} or not parsed.netloc:
         raise BadUserInput("Postiz API URL must be an http(s) URL", field="postizApiUrl")
     return url.strip().rstrip("/")
 
@@ -118,7 +126,9 @@ class ProfileService:
                 TtsProvider(changes.tts_provider).value if changes.tts_provider else None
             )
         if changes.tts_voice_id is not UNSET:
-            profile.tts_voice_id = _clean_optional(changes.tts_voice_id, "ttsVoiceId", 200)
+            profile.tts_voice_id = _clean_optional(
+                changes.tts_voice_id, "ttsVoiceId", MAX_VOICE_ID_CHARS
+            )
         if changes.postiz_api_url is not UNSET:
             profile.postiz_api_url = _clean_url(changes.postiz_api_url)
         if changes.postiz_api_key is not UNSET:
@@ -136,7 +146,7 @@ class ProfileService:
 
     def _encrypted(self, value: str | None, field: str) -> bytes | None:
         """An API key as stored: encrypted; empty or null clears it."""
-        key = _clean_optional(value, field, 1000)
+        key = _clean_optional(value, field, MAX_API_KEY_CHARS)
         return encrypt_secret(self.secret_key, key) if key is not None else None
 
     async def _flush_checking_name(self) -> None:

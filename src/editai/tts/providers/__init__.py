@@ -7,6 +7,7 @@ asked for: it pulls in the edge-tts client, which LOCAL and ELEVENLABS never nee
 from __future__ import annotations
 
 from editai.integrations.credentials import ProviderCredentials
+from editai.profiles.service import MAX_VOICE_ID_CHARS
 from editai.profiles.service import TtsProvider as TtsProviderName
 from editai.settings import Settings
 from editai.tts.espeak_voices import is_known_voice
@@ -15,7 +16,6 @@ from editai.tts.providers.edge_voices import is_valid_voice as is_valid_edge_voi
 from editai.tts.providers.elevenlabs import ElevenLabsProvider, is_valid_voice_id
 from editai.tts.providers.local import LocalTtsProvider
 
-MAX_VOICE_ID_CHARS = 200  # voiceovers.voice_id
 __all__ = [
     "MissingApiKeyError",
     "TtsProvider",
