@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -21,6 +22,7 @@ from editai.db.engine import create_engine
 from editai.graphql.health import database_ok
 from editai.graphql.schema import build_schema
 from editai.graphql.view import EditAIGraphQL
+from editai.http_errors import http_error_as_json
 from editai.jobs.worker import Worker
 from editai.logging import configure_logging, get_logger
 from editai.media.downloads import media_endpoint
@@ -90,6 +92,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             Route("/media/{path:path}", media_endpoint(runtime), methods=["GET", "HEAD"]),
         ],
         middleware=[Middleware(RequestContextMiddleware)],
+        exception_handlers={HTTPException: http_error_as_json},
         lifespan=lifespan,
     )
     app.state.settings = settings

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from graphql import GraphQLError
+
 
 class AppError(Exception):
     code: ClassVar[str] = "INTERNAL_SERVER_ERROR"
@@ -17,6 +19,9 @@ class AppError(Exception):
         super().__init__(message or self.default_message)
         self.message = message or self.default_message
         self.extensions = extensions
+
+    def as_graphql_error(self) -> GraphQLError:
+        return GraphQLError(self.message, extensions={**self.extensions, "code": self.code})
 
 
 class Unauthenticated(AppError):
@@ -42,3 +47,28 @@ class BadUserInput(AppError):
 class Conflict(AppError):
     code = "CONFLICT"
     default_message = "Conflict"
+
+
+class ServiceUnavailable(AppError):
+    """The server could not answer now (database busy or gone, too slow): safe to retry.
+
+    Keeps the fixed code set (DESIGN §6): INTERNAL_SERVER_ERROR, with a readable message
+    and ``retryable: true`` so clients can tell it from a bug.
+    """
+
+    default_message = "The service is temporarily unavailable; try again"
+
+    def __init__(self, message: str | None = None, **extensions: Any) -> None:
+        super().__init__(message, retryable=True, **extensions)
+
+
+class DatabaseBusy(ServiceUnavailable):
+    default_message = "The database is busy; try again"
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    default_message = "The database connection was lost; try again"
+
+
+class OperationTimedOut(ServiceUnavailable):
+    default_message = "The operation took too long and was stopped; try again"

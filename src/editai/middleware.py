@@ -8,6 +8,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from editai.http_errors import internal_error_response
 from editai.logging import bind_context, clear_context, get_logger
 
 log = get_logger("editai.http")
@@ -28,10 +29,12 @@ class RequestContextMiddleware:
         bind_context(request_id=request_id)
         started = time.perf_counter()
         status = 500
+        response_started = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
+                response_started = True
                 status = message["status"]
                 headers = list(message.get("headers") or [])
                 headers.append((b"x-request-id", request_id.encode()))
@@ -40,6 +43,15 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # The last wall: whatever failed below (an endpoint, the view, a middleware),
+            # the client gets GraphQL-shaped JSON with the request id, never a traceback
+            # or Starlette's plain-text 500.
+            log.exception("unhandled error", path=scope.get("path"))
+            if scope["type"] == "http" and not response_started:
+                await internal_error_response()(scope, receive, send_with_id)
+            elif scope["type"] == "websocket" and not response_started:
+                await send({"type": "websocket.close", "code": 1011})
         finally:
             if scope["type"] == "http":
                 log.info(

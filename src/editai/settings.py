@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     db_pool_pre_ping: bool = False
     db_pool_recycle_seconds: int = 1800
+    # The longest a request waits for a pooled connection, and (SQLite) for the write
+    # lock, before it answers "database busy": one stuck operation stalls others at most
+    # this long.
+    db_pool_timeout_seconds: float = 10.0
+    sqlite_busy_timeout_seconds: float = 5.0
     db_echo: bool = False
 
     jwt_secret: SecretStr | None = None
@@ -64,6 +69,9 @@ class Settings(BaseSettings):
     # above the longest per-field limit (voice-over text, post content: 5000 characters).
     max_string_length: int = 10_000
     max_page_size: int = 100
+    # An operation still running after this long is cancelled (its transaction rolled
+    # back, its connection released) and answered with an error.
+    operation_timeout_seconds: float = 60.0
 
     # Media and FFmpeg
     temp_dir: Path | None = None

@@ -27,6 +27,11 @@ class Identity:
             raise self.auth_error or Unauthenticated()
         return self.principal
 
+    def session_scope(self) -> tuple[uuid.UUID | None, uuid.UUID]:
+        """(profile id or None, user id) for the operation's session; raises if anonymous."""
+        principal = self.require_principal()
+        return (self.profile.profile_id if self.profile else None), principal.user_id
+
     def require_profile(self) -> ProfileContext:
         self.require_principal()
         if self.profile is None:
@@ -77,10 +82,14 @@ class IdentityResolver:
             invalid_header = False
         # System session: resolving a profile id has to look across users to tell
         # "not yours" (FORBIDDEN) from "does not exist" (NOT_FOUND).
-        async with self.sessions.system_transaction() as session:
-            accounts = AccountRepository(session)
-            default_id, owner = await accounts.lookup(principal.user_id, requested)
-            if default_id is None:
+        # A read first (on SQLite it takes no lock); the write only for a new user.
+        async with self.sessions.system_read() as session:
+            default_id, owner = await AccountRepository(session).lookup(
+                principal.user_id, requested
+            )
+        if default_id is None:
+            async with self.sessions.system_transaction() as session:
+                accounts = AccountRepository(session)
                 await accounts.ensure_user_with_default_profile(principal.user_id, principal.email)
                 default_id, owner = await accounts.lookup(principal.user_id, requested)
         if invalid_header:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_lo
 from sqlalchemy.sql.elements import BindParameter
 
 from editai.db.base import ProfileScoped, UserScoped
+from editai.db.engine import begin_sqlite_transaction
 
 
 class TenancyViolation(RuntimeError):
@@ -284,18 +285,22 @@ class SessionFactory:
             engine, expire_on_commit=False, autoflush=False, sync_session_class=TenantSession
         )
 
-    def _new(self, scope: TenantScope) -> AsyncSession:
-        session = self._maker()
+    def _new(self, scope: TenantScope, *, reusable: bool = True) -> AsyncSession:
+        # reusable=False: after close() the session refuses further use instead of
+        # quietly checking out a new connection (graphql/operation.py).
+        session = self._maker() if reusable else self._maker(close_resets_only=False)
         session.sync_session.info[_SCOPE_KEY] = scope
         if self.tenant_role:
             session.sync_session.info["editai.tenant_role"] = self.tenant_role
         return session
 
-    def tenant(self, profile_id: uuid.UUID | None, user_id: uuid.UUID | None) -> AsyncSession:
+    def tenant(
+        self, profile_id: uuid.UUID | None, user_id: uuid.UUID | None, *, reusable: bool = True
+    ) -> AsyncSession:
         """A session for one user, and for one of its profiles when given."""
         if profile_id is None and user_id is None:
             raise TenancyViolation("a tenant session needs a user or a profile")
-        return self._new(TenantScope(user_id=user_id, profile_id=profile_id))
+        return self._new(TenantScope(user_id=user_id, profile_id=profile_id), reusable=reusable)
 
     def unscoped(self) -> AsyncSession:
         """A session with no scope at all: any scoped model it touches raises."""
@@ -316,3 +321,14 @@ class SessionFactory:
     async def system_transaction(self) -> AsyncIterator[AsyncSession]:
         async with self.system() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def system_read(self) -> AsyncIterator[AsyncSession]:
+        """A read-only system transaction: on SQLite it never takes the write lock."""
+        async with self.system() as session:
+            if self.engine.dialect.name == "sqlite":
+                await begin_sqlite_transaction(session, write=False)
+            try:
+                yield session
+            finally:
+                await session.rollback()

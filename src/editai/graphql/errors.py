@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 from graphql import GraphQLError
+from sqlalchemy import exc as sa_exc
 from strawberry.extensions import SchemaExtension
 
-from editai.errors import AppError
+from editai.errors import AppError, DatabaseBusy, DatabaseUnavailable
 from editai.logging import get_logger
 
 log = get_logger("editai.graphql")
@@ -16,12 +16,31 @@ log = get_logger("editai.graphql")
 INTERNAL_MESSAGE = "Internal server error"
 
 
+def as_app_error(original: BaseException | None) -> AppError | None:
+    """The client-facing meaning of an error, when it has one.
+
+    Infrastructure trouble that a retry can cure (SQLite's write lock or the pool busy
+    past their bounded waits, a connection the database dropped) is not a bug: it gets
+    a readable, retryable error instead of the masked one.
+    """
+    if isinstance(original, AppError):
+        return original
+    if isinstance(original, sa_exc.TimeoutError):  # no pooled connection in time
+        return DatabaseBusy()
+    if isinstance(original, sa_exc.OperationalError) and "database is locked" in str(original.orig):
+        return DatabaseBusy()
+    if isinstance(original, sa_exc.DBAPIError) and original.connection_invalidated:
+        return DatabaseUnavailable()
+    return None
+
+
 def shape_error(error: GraphQLError) -> GraphQLError:
     original = error.original_error
-    if isinstance(original, AppError):
-        extensions = {**original.extensions, "code": original.code}
+    app_error = as_app_error(original)
+    if app_error is not None:
+        extensions = {**app_error.extensions, "code": app_error.code}
         return GraphQLError(
-            original.message,
+            app_error.message,
             nodes=error.nodes,
             source=error.source,
             positions=error.positions,
@@ -55,6 +74,13 @@ def log_errors(errors: list[GraphQLError]) -> None:
         original = error.original_error
         if original is None or isinstance(original, AppError | GraphQLError):
             continue
+        if as_app_error(original) is not None:
+            log.warning(
+                "database unavailable for a field",
+                path=".".join(str(p) for p in error.path or []),
+                error=f"{type(original).__name__}: {original}",
+            )
+            continue
         log.error(
             "unhandled error in resolver",
             path=".".join(str(p) for p in error.path or []),
@@ -63,14 +89,10 @@ def log_errors(errors: list[GraphQLError]) -> None:
 
 
 class ErrorShaping(SchemaExtension):
-    """Runs last on the way out of an operation (also closes the request's session)."""
+    """Runs last on the way out of an operation: every error gets its code."""
 
     async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
         yield
-        context: Any = self.execution_context.context
-        close = getattr(context, "close", None)
-        if close is not None:
-            await close()
         result = self.execution_context.result
         errors = getattr(result, "errors", None)
         if result is not None and errors:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from editai.clips.models import Clip
@@ -21,13 +20,18 @@ from editai.segments.repository import SegmentRepository
 from editai.tts.models import Voiceover
 from editai.tts.repository import VoiceoverRepository
 
+if TYPE_CHECKING:
+    from editai.graphql.operation import OperationDatabase
+
 ClipPageKey = tuple[uuid.UUID, int, str | None]  # (project id, first + 1, after cursor)
 
 
 class Loaders:
-    def __init__(self, session: AsyncSession, lock: asyncio.Lock) -> None:
-        self.session = session
-        self.lock = lock
+    """Batch functions run in tasks of their own: they reach the session through the
+    operation's gate like any resolver (graphql/operation.py)."""
+
+    def __init__(self, database: OperationDatabase) -> None:
+        self.database = database
         self.project = DataLoader[uuid.UUID, Project | None](self._load_projects)
         self.clips_page = DataLoader[ClipPageKey, list[Clip]](self._load_clip_pages)
         self.segments = DataLoader[uuid.UUID, list[Segment]](self._load_segments)
@@ -36,13 +40,12 @@ class Loaders:
         self.publications = DataLoader[uuid.UUID, list[Publication]](self._load_publications)
 
     async def _load_projects(self, ids: Sequence[uuid.UUID]) -> list[Project | None]:
-        async with self.lock:
-            rows = await ProjectRepository(self.session).get_many(list(ids))
+        async with self.database.read() as session:
+            rows = await ProjectRepository(session).get_many(list(ids))
         found = {p.id: p for p in rows}
         return [found.get(i) for i in ids]
 
     async def _load_clip_pages(self, keys: Sequence[ClipPageKey]) -> list[list[Clip]]:
-        repo = ClipRepository(self.session)
         results: dict[ClipPageKey, list[Clip]] = {}
         # One query per distinct (limit, cursor) — in practice one for the whole page.
         by_window: dict[tuple[int, str | None], list[uuid.UUID]] = {}
@@ -50,29 +53,31 @@ class Loaders:
             by_window.setdefault((limit, after), []).append(project_id)
         for (limit, after), project_ids in by_window.items():
             cursor = Cursor.decode(after) if after else None
-            async with self.lock:
-                grouped = await repo.first_per_project(project_ids, limit, cursor)
+            async with self.database.read() as session:
+                grouped = await ClipRepository(session).first_per_project(
+                    project_ids, limit, cursor
+                )
             for project_id in project_ids:
                 results[(project_id, limit, after)] = grouped.get(project_id, [])
         return [results[k] for k in keys]
 
     async def _load_segments(self, ids: Sequence[uuid.UUID]) -> list[list[Segment]]:
-        async with self.lock:
-            grouped = await SegmentRepository(self.session).for_projects(list(ids))
+        async with self.database.read() as session:
+            grouped = await SegmentRepository(session).for_projects(list(ids))
         return [grouped.get(i, []) for i in ids]
 
     async def _load_clips(self, ids: Sequence[uuid.UUID]) -> list[Clip | None]:
-        async with self.lock:
-            rows = await ClipRepository(self.session).get_many(list(ids))
+        async with self.database.read() as session:
+            rows = await ClipRepository(session).get_many(list(ids))
         found = {c.id: c for c in rows}
         return [found.get(i) for i in ids]
 
     async def _load_publications(self, clip_ids: Sequence[uuid.UUID]) -> list[list[Publication]]:
-        async with self.lock:
-            grouped = await PublicationRepository(self.session).for_clips(list(clip_ids))
+        async with self.database.read() as session:
+            grouped = await PublicationRepository(session).for_clips(list(clip_ids))
         return [grouped.get(i, []) for i in clip_ids]
 
     async def _load_voiceovers(self, ids: Sequence[uuid.UUID]) -> list[list[Voiceover]]:
-        async with self.lock:
-            grouped = await VoiceoverRepository(self.session).for_projects(list(ids))
+        async with self.database.read() as session:
+            grouped = await VoiceoverRepository(session).for_projects(list(ids))
         return [grouped.get(i, []) for i in ids]

@@ -6,11 +6,12 @@ HTTP requests pass the upload guards first (CSRF prevention, body size cap; see
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -18,12 +19,15 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.execution import SubscriptionExecutionResult
 from strawberry.types.unset import UnsetType
 
 from editai.auth.resolver import Identity, IdentityResolver
-from editai.errors import AppError
+from editai.errors import AppError, OperationTimedOut
 from editai.graphql.context import Context
 from editai.graphql.errors import shape_error
+from editai.graphql.operation import operation_scope
+from editai.graphql.transport_ws import OperationScopedTransportWS
 from editai.graphql.uploads import (
     CSRF_MESSAGE,
     FORM_OVERHEAD_BYTES,
@@ -37,11 +41,21 @@ from editai.graphql.uploads import (
     is_multipart,
     too_large_response,
 )
-from editai.logging import bind_context
+from editai.http_errors import internal_error_response
+from editai.logging import bind_context, get_logger
 from editai.runtime import Runtime
+
+log = get_logger("editai.graphql")
+
+
+def _identity_of(request: Request) -> Identity:
+    identity: Identity = request.state.identity  # get_context sets it before any field runs
+    return identity
 
 
 class EditAIGraphQL(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = OperationScopedTransportWS
+
     def __init__(
         self, schema: Any, services: Runtime, identities: IdentityResolver, **kwargs: Any
     ) -> None:
@@ -65,7 +79,15 @@ class EditAIGraphQL(GraphQL[Context, None]):
             return
         request = Request(scope, capped_receive(receive, self.max_body_bytes))
         try:
-            response = await self._respond(request)
+            # The request is one operation: it owns its database gate, closed here
+            # however the request ends (graphql/operation.py).
+            async with operation_scope(
+                self.services.sessions, lambda: _identity_of(request).session_scope()
+            ):
+                response = await self._respond(request)
+        except Exception:
+            log.exception("unhandled error while answering a GraphQL request")
+            response = internal_error_response()
         finally:
             await request.close()  # the spooled upload files
         await response(scope, receive, send)
@@ -79,7 +101,8 @@ class EditAIGraphQL(GraphQL[Context, None]):
         try:
             return await self.run(request)
         except HTTPException as exc:
-            return PlainTextResponse(exc.reason, status_code=exc.status_code)
+            # Malformed JSON, a wrong method, no query...: the client's error, as GraphQL.
+            return graphql_error_response(exc.reason, exc.status_code)
         except RequestBodyTooLarge:
             return too_large_response(self.max_upload_bytes)
         except ClientDisconnect:
@@ -94,6 +117,18 @@ class EditAIGraphQL(GraphQL[Context, None]):
             # A map or operations field of the wrong shape is the client's error, not a 500.
             raise HTTPException(400, "Invalid multipart request") from exc
 
+    async def execute_operation(  # type: ignore[override]
+        self, *args: Any, **kwargs: Any
+    ) -> ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult:
+        # Bounds the execution only (not the upload the body may carry); on expiry the
+        # resolvers are cancelled and the operation's gate releases its session.
+        try:
+            async with asyncio.timeout(self.services.settings.operation_timeout_seconds):
+                return await super().execute_operation(*args, **kwargs)
+        except TimeoutError:
+            log.warning("operation timed out")
+            return ExecutionResult(data=None, errors=[OperationTimedOut().as_graphql_error()])
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
@@ -105,6 +140,7 @@ class EditAIGraphQL(GraphQL[Context, None]):
             identity = await self._identify(
                 request.headers.get("authorization"), request.headers.get("x-profile-id")
             )
+            request.state.identity = identity
             if is_multipart(request):
                 # Uploads only ever go into a profile: without one, refuse before the body
                 # is read (an anonymous client cannot make us spool gigabytes).
