@@ -7,6 +7,7 @@ HTTP requests pass the upload guards first (CSRF prevention, body size cap; see
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -109,6 +110,14 @@ class EditAIGraphQL(GraphQL[Context, None]):
             return Response(status_code=400)  # nobody is left to read it
         except UploadRefused as exc:
             return graphql_error_response(exc.error.message, exc.status_code, exc.error.code)
+
+    def decode_json(self, data: str | bytes) -> object:
+        # Bytes in no Unicode encoding, or nesting deeper than the parser's recursion
+        # limit, are malformed JSON like any other (400), not a server error.
+        try:
+            return json.loads(data)
+        except (UnicodeDecodeError, RecursionError) as exc:
+            raise json.JSONDecodeError(f"Invalid JSON: {type(exc).__name__}", "", 0) from exc
 
     async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
         try:

@@ -1,0 +1,215 @@
+"""Clients that go away mid-request, and subscriptions cancelled mid-update (issue 7.1).
+
+A real uvicorn server (in this event loop) on a real socket: the client disconnects
+while the server is reading the body, or while its operation waits on a database lock;
+a WebSocket subscriber completes, or drops the socket, while the server is loading an
+update. Afterwards nothing is held and nothing was logged as an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from websockets.asyncio.client import connect
+
+from editai.auth.tokens import mint_token
+from editai.runtime import Runtime
+from editai.settings import Settings
+from tests.fakes.server import RunningServer, serve_app
+from tests.graphql.lifecycle import (
+    checked_out,
+    nothing_held,
+    quiet_app,
+    sqlite_write_lock,
+    wait_until,
+)
+from tests.jobs.conftest import enqueue, make_tenant
+
+
+@pytest.fixture
+async def served(
+    settings: Settings, engine: AsyncEngine
+) -> AsyncIterator[tuple[Starlette, RunningServer]]:
+    async with quiet_app(settings, engine) as app, serve_app(app) as server:
+        yield app, server
+
+
+def _errors(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def _send_and_vanish(server: RunningServer, request: bytes) -> None:
+    _reader, writer = await asyncio.open_connection(server.host, server.port)
+    writer.write(request)
+    await writer.drain()
+    await asyncio.sleep(0.05)
+    writer.transport.abort()  # RST: gone without reading anything
+
+
+def _post(
+    token: str, body: bytes, *, length: int | None = None, ctype: str = "application/json"
+) -> bytes:
+    head = (
+        "POST /graphql HTTP/1.1\r\nHost: test\r\n"
+        f"Authorization: Bearer {token}\r\nContent-Type: {ctype}\r\n"
+        "Apollo-Require-Preflight: true\r\n"
+        f"Content-Length: {length if length is not None else len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+async def test_client_gone_while_the_body_is_read(
+    served: tuple[Starlette, RunningServer],
+    settings: Settings,
+    engine: AsyncEngine,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app, server = served
+    token = mint_token(settings, str(uuid.uuid4()), "gone@example.test")
+    body = json.dumps({"query": 'mutation { createProject(input: {name: "x"}) { id } }'})
+    # Declares more than it sends, then vanishes: JSON and multipart alike.
+    await _send_and_vanish(server, _post(token, body.encode()[:20], length=len(body)))
+    boundary = "b0undary"
+    part = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="operations"\r\n\r\n{{"query": "m'
+    ).encode()
+    await _send_and_vanish(
+        server,
+        _post(token, part, length=10_000_000, ctype=f"multipart/form-data; boundary={boundary}"),
+    )
+    await nothing_held(engine)
+    spool = app.state.runtime.storage.upload_temp_dir()
+    assert await wait_until(lambda: not any(spool.iterdir())), list(spool.iterdir())
+    assert _errors(caplog) == []
+
+
+async def test_client_gone_while_its_mutation_waits_on_a_lock(
+    served: tuple[Starlette, RunningServer],
+    settings: Settings,
+    engine: AsyncEngine,
+    backend: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app, server = served
+    runtime: Runtime = app.state.runtime
+    tenant = await make_tenant(runtime.sessions)
+    token = mint_token(settings, str(tenant.user_id), "lock@example.test")
+    mutation = json.dumps(
+        {
+            "query": "mutation($id: ID!) "
+            '{ updateProject(id: $id, input: {name: "renamed"}) { id } }',
+            "variables": {"id": str(tenant.project_id)},
+        }
+    ).encode()
+    before = checked_out(engine)
+    if backend == "postgres":
+        async with engine.connect() as blocker:
+            await blocker.execute(
+                text("SELECT id FROM projects WHERE id = :id FOR UPDATE"),
+                {"id": str(tenant.project_id)},
+            )
+            await _send_and_vanish(server, _post(token, mutation))
+            # The server's operation is in the database, waiting for the row.
+            assert await wait_until(lambda: checked_out(engine) > before)
+            await blocker.rollback()
+    else:
+        with sqlite_write_lock(engine):
+            await _send_and_vanish(server, _post(token, mutation))
+            assert await wait_until(lambda: checked_out(engine) > before)
+    await nothing_held(engine)
+    assert _errors(caplog) == []
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+@pytest.mark.parametrize("drop", ["complete", "close socket"])
+async def test_subscription_cancelled_while_loading_an_update(
+    served: tuple[Starlette, RunningServer],
+    settings: Settings,
+    engine: AsyncEngine,
+    drop: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """PostgreSQL: updates arrive by NOTIFY; the update's load waits on a table lock."""
+    app, server = served
+    runtime: Runtime = app.state.runtime
+    tenant = await make_tenant(runtime.sessions)
+    job_id = await enqueue(runtime, tenant)
+    token = mint_token(settings, str(tenant.user_id), "sub@example.test")
+    dsn = (
+        make_url(str(engine.url.render_as_string(hide_password=False)))
+        .set(drivername="postgresql")
+        .render_as_string(hide_password=False)
+    )
+    ws_url = f"ws://{server.host}:{server.port}/graphql"
+    async with connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+        await ws.send(
+            json.dumps(
+                {
+                    "type": "connection_init",
+                    "payload": {
+                        "Authorization": f"Bearer {token}",
+                        "X-Profile-Id": str(tenant.profile_id),
+                    },
+                }
+            )
+        )
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(
+            json.dumps(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {
+                        "query": "subscription($id: ID) { jobUpdated(id: $id) { id status } }",
+                        "variables": {"id": str(job_id)},
+                    },
+                }
+            )
+        )
+        first = json.loads(await ws.recv())
+        assert first["type"] == "next", first
+        assert first["payload"]["data"]["jobUpdated"]["status"] == "QUEUED"
+
+        admin = await asyncpg.connect(dsn)
+        try:
+            locker = admin.transaction()
+            await locker.start()
+            await admin.execute("LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE")
+            notifier = await asyncpg.connect(dsn)
+            try:
+                await notifier.execute(
+                    "SELECT pg_notify('editai_job_updated', $1)",
+                    f"{job_id}:{tenant.profile_id}",
+                )
+            finally:
+                await notifier.close()
+            waiting = (
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"
+            )
+            for _ in range(500):
+                if await admin.fetchval(waiting):
+                    break
+                await asyncio.sleep(0.01)
+            else:
+                pytest.fail("the server never loaded the update")
+            if drop == "complete":
+                await ws.send(json.dumps({"id": "1", "type": "complete"}))
+                await asyncio.sleep(0.1)
+            else:
+                ws.transport.abort()  # type: ignore[attr-defined]
+            await locker.rollback()
+        finally:
+            await admin.close()
+    await nothing_held(engine)
+    assert _errors(caplog) == []
