@@ -10,8 +10,8 @@ So an operation reaches its session only through one gate, ``OperationDatabase``
 
 - every use is a block (``read()``, ``write()``), and blocks run one at a time (an
   ``AsyncSession`` must never be used concurrently);
-- ending the operation (``close()``) is itself the last block: it waits for the block
-  in progress, then marks the gate ended and releases the session; blocks that were
+- ending the operation (``close()``) marks the gate ended, then takes the last turn:
+  it waits for the block in progress and releases the session; blocks that were
   still waiting, or start later, are refused with ``OperationEnded`` and never touch
   the session (their results are discarded by graphql-core anyway);
 - the session is created with ``close_resets_only=False``, so a stray reference used
@@ -135,13 +135,15 @@ class OperationDatabase:
         Never raises otherwise: a connection the database dropped is invalidated (the
         pool replaces it), which is all a dead connection needs.
         """
+        # Ended from now on: blocks still waiting for their turn are refused, only the
+        # one in progress finishes.
+        self._ended = True
         if self._closing is None:
             self._closing = asyncio.ensure_future(self._end())
         await asyncio.shield(self._closing)
 
     async def _end(self) -> None:
         async with self._turn:
-            self._ended = True
             session, self._session, self._loaders = self._session, None, None
         if session is not None:
             await _release(session)
