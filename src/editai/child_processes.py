@@ -7,9 +7,9 @@ Every spawn in the code base goes through :func:`start_child`:
   kills the group at once (:func:`stop_child`), and FFmpeg's priority can be lowered alone.
 - The kernel SIGKILLs the child the moment its parent dies, by SIGKILL or the OOM killer
   too (``PR_SET_PDEATHSIG``, Linux). A session leader is otherwise never signalled: an
-  orphaned FFmpeg encoded on into its job's temp dir until another worker re-claimed the
-  job, and an orphaned eSpeak spoke to the end of its text (measured: 10-12 s after
-  the kill). SIGKILL, not SIGTERM, which FFmpeg answers by finishing its file.
+  orphaned FFmpeg would encode on into its job's temp dir until another worker re-claimed
+  the job, and the eSpeak child (which had no death signal) spoke to the end of its text,
+  10-12 s after the kill. SIGKILL, not SIGTERM, which FFmpeg answers by finishing its file.
 - The parent can die between fork and prctl. The child then has another parent than
   the one recorded before the fork and kills itself before it runs anything. The check
   compares with that pid, not with 1: a subreaper (systemd, tini -s, a container shim)
