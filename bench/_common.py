@@ -9,11 +9,14 @@ it at the end, whatever happened.
 from __future__ import annotations
 
 import os
+import random
 import re
+import shutil
+import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -159,6 +162,12 @@ class SeededUser:
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
+def deterministic_ids(key: str) -> Callable[[], uuid.UUID]:
+    """Random-looking UUIDs, the same sequence for the same ``key`` in any process."""
+    rng = random.Random(key)
+    return lambda: uuid.UUID(int=rng.getrandbits(128), version=4)
+
+
 async def seed_user(
     sessions: SessionFactory,
     settings: Settings,
@@ -166,18 +175,20 @@ async def seed_user(
     *,
     clips_per_project: int = 3,
     segments_per_project: int = 4,
+    new_id: Callable[[], uuid.UUID] = uuid.uuid4,
 ) -> SeededUser:
     """One user with one profile per entry of ``projects_per_profile`` (the first is default).
 
     Every project has distinct ``created_at`` (newest-first order is deterministic), a
-    source video, ``clips_per_project`` clips and ``segments_per_project`` segments.
+    source video, ``clips_per_project`` clips and ``segments_per_project`` segments. Every
+    row's id comes from ``new_id``: with ``deterministic_ids`` two databases get the same rows.
     """
-    user_id = uuid.uuid4()
+    user_id = new_id()
     email = f"bench-{user_id.hex[:8]}@example.test"
     user = SeededUser(user_id, email, mint_token(settings, str(user_id), email, 3600 * 4))
     rows: list[Any] = [User(id=user_id, email=email)]
     for p_index, project_count in enumerate(projects_per_profile):
-        profile = SeededProfile(uuid.uuid4())
+        profile = SeededProfile(new_id())
         name = f"Bench profile {p_index}"
         rows.append(
             Profile(
@@ -189,7 +200,7 @@ async def seed_user(
             )
         )
         for i in range(project_count):
-            project_id = uuid.uuid4()
+            project_id = new_id()
             created = _EPOCH + timedelta(minutes=i)
             profile.project_ids.append(project_id)
             rows.append(
@@ -216,6 +227,7 @@ async def seed_user(
             for c in range(clips_per_project):
                 rows.append(
                     Clip(
+                        id=new_id(),
                         profile_id=profile.id,
                         project_id=project_id,
                         variant_index=c,
@@ -231,6 +243,7 @@ async def seed_user(
             for s in range(segments_per_project):
                 rows.append(
                     Segment(
+                        id=new_id(),
                         profile_id=profile.id,
                         project_id=project_id,
                         kind=kinds[s % len(kinds)],
@@ -350,3 +363,143 @@ def machine_note() -> str:
 
 def now() -> float:
     return time.perf_counter()
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far, all its threads (``/proc/<pid>/stat``)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    # Fields after the command name, which is in parentheses and may hold spaces.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
+    return (utime + stime) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_bytes(pid: int) -> int:
+    """The process's peak resident set size (``VmHWM``), since start or the last reset."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmHWM for process {pid}")
+
+
+def reset_peak_rss(pid: int) -> bool:
+    """Start ``VmHWM`` again from the current RSS (proc(5), ``clear_refs`` 5); False if refused."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- baselines
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """A commit checked out in a temporary git worktree."""
+
+    commit: str
+    subject: str
+    root: Path
+
+    @property
+    def short(self) -> str:
+        return self.commit[:7]
+
+    @property
+    def src(self) -> Path:
+        return self.root / "src"
+
+
+def _git(*args: str) -> str:
+    result = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"git {' '.join(args)} failed: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+def resolve_commit(ref: str) -> tuple[str, str]:
+    """The full hash and subject of ``ref``; exits with git's message if it is no commit."""
+    commit = _git("rev-parse", "--verify", f"{ref}^{{commit}}")
+    return commit, _git("log", "-1", "--format=%s", commit)
+
+
+def describe_work_tree() -> str:
+    """HEAD's short hash, and whether the code (src/, migrations) differs from it."""
+    head = _git("rev-parse", "--short", "HEAD")
+    dirty = _git("status", "--porcelain", "--", "src", "alembic", "alembic.ini")
+    return f"{head} + uncommitted changes" if dirty else head
+
+
+@contextmanager
+def git_checkout(ref: str, parent: Path) -> Iterator[Checkout]:
+    """``ref`` checked out (detached) in a new worktree under ``parent``, removed afterwards.
+
+    Only the worktree's own files and its entry in ``.git/worktrees`` are touched: the
+    main work tree, its index and its branches are left alone.
+    """
+    commit, subject = resolve_commit(ref)
+    root = parent / f"worktree-{commit[:7]}"
+    _git("worktree", "add", "--detach", "--quiet", str(root), commit)
+    try:
+        yield Checkout(commit, subject, root)
+    finally:
+        result = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "worktree", "remove", "--force", str(root)],
+            capture_output=True,
+            check=False,
+        )
+        if result.returncode != 0:  # e.g. removed by hand: forget its entry all the same
+            shutil.rmtree(root, ignore_errors=True)
+            subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "prune"], check=False)
+
+
+# Everything a migration decides that a query can notice: columns, keys and indexes,
+# enums, row-level security, policies, grants, functions, and the Alembic revision.
+_SCHEMA_QUERY = """
+SELECT 'column ' || table_name || '.' || column_name || ' ' || data_type || ' '
+       || is_nullable || ' ' || coalesce(column_default, '') || ' '
+       || coalesce(character_maximum_length::text, '')
+  FROM information_schema.columns WHERE table_schema = 'public'
+UNION ALL
+SELECT 'index ' || indexdef FROM pg_indexes WHERE schemaname = 'public'
+UNION ALL
+SELECT 'constraint ' || conrelid::regclass::text || ' ' || conname || ' '
+       || pg_get_constraintdef(oid)
+  FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+UNION ALL
+SELECT 'enum ' || t.typname || ' ' || string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder)
+  FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid GROUP BY t.typname
+UNION ALL
+SELECT 'rls ' || relname || ' ' || relrowsecurity::text || ' ' || relforcerowsecurity::text
+  FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'
+UNION ALL
+SELECT 'policy ' || tablename || ' ' || policyname || ' ' || cmd || ' ' || roles::text || ' '
+       || coalesce(qual, '') || ' ' || coalesce(with_check, '')
+  FROM pg_policies WHERE schemaname = 'public'
+UNION ALL
+SELECT 'grant ' || table_name || ' ' || grantee || ' ' || privilege_type
+  FROM information_schema.role_table_grants WHERE table_schema = 'public'
+UNION ALL
+SELECT 'function ' || pg_get_functiondef(oid)
+  FROM pg_proc WHERE pronamespace = 'public'::regnamespace AND prokind = 'f'
+UNION ALL
+SELECT 'alembic ' || version_num FROM alembic_version
+"""
+
+
+async def schema_fingerprint(url: str) -> list[str]:
+    """The schema of a migrated database as sorted lines (compare two with ``==``)."""
+    conn = await asyncpg.connect(_dsn(url), timeout=5)
+    try:
+        rows = await conn.fetch(_SCHEMA_QUERY)
+    finally:
+        await conn.close()
+    return sorted(str(row[0]) for row in rows)
