@@ -213,3 +213,62 @@ async def test_subscription_cancelled_while_loading_an_update(
             await admin.close()
     await nothing_held(engine)
     assert _errors(caplog) == []
+
+
+@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
+async def test_queries_over_one_websocket_each_get_their_own_session(
+    served: tuple[Starlette, RunningServer],
+    settings: Settings,
+    engine: AsyncEngine,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Operations on one connection share its Context, never a session: one may fail and
+    end while the others still read."""
+    app, server = served
+    runtime: Runtime = app.state.runtime
+    tenant = await make_tenant(runtime.sessions)
+    token = mint_token(settings, str(tenant.user_id), "ws@example.test")
+    good = "{ projects { edges { node { id segments { id } voiceovers { id } } } } }"
+    bad = (
+        '{ projects { edges { node { id clips(after: "garbage") { edges { node { id } } } '
+        "segments { id } } } } }"
+    )
+    ws_url = f"ws://{server.host}:{server.port}/graphql"
+    async with connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+        await ws.send(
+            json.dumps(
+                {
+                    "type": "connection_init",
+                    "payload": {
+                        "Authorization": f"Bearer {token}",
+                        "X-Profile-Id": str(tenant.profile_id),
+                    },
+                }
+            )
+        )
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        for i in range(12):
+            query = bad if i % 3 == 0 else good
+            await ws.send(
+                json.dumps({"id": str(i), "type": "subscribe", "payload": {"query": query}})
+            )
+        results: dict[str, dict[str, object]] = {}
+        completed: set[str] = set()
+        while len(completed) < 12:
+            message = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            if message["type"] == "next":
+                results[message["id"]] = message["payload"]
+            elif message["type"] == "complete":
+                completed.add(message["id"])
+            else:
+                pytest.fail(f"unexpected message {message}")
+    for i in range(12):
+        payload = results[str(i)]
+        if i % 3 == 0:
+            codes = [e["extensions"]["code"] for e in payload["errors"]]  # type: ignore[attr-defined]
+            assert set(codes) == {"BAD_USER_INPUT"}, payload
+        else:
+            assert "errors" not in payload, payload
+            assert len(payload["data"]["projects"]["edges"]) == 1  # type: ignore[index]
+    await nothing_held(engine)
+    assert _errors(caplog) == []
