@@ -1,7 +1,14 @@
-"""Fixtures: real PostgreSQL (a database per run) and SQLite, the app, an HTTP client.
+"""Fixtures: real PostgreSQL and SQLite, the app, an HTTP client.
 
 Most API tests run on both backends (``backend`` is parametrized); PostgreSQL-only
 tests (row-level security, concurrency) request ``pg_engine`` directly.
+
+Isolation, by construction: every test gets a database of its own (a copy of one
+migrated per run, see tests/databases.py) and a data dir of its own (``run_dir``: media
+root, temp root). An embedded worker can therefore only ever see, claim, recover or
+sweep the jobs and files of its own test, and a LISTEN connection only hears its own
+test's NOTIFYs. An app is torn down only once its worker has stopped and none of its
+processes runs on (``running_app``).
 """
 
 from __future__ import annotations
@@ -23,7 +30,13 @@ from editai.db.tenancy import SessionFactory
 from editai.media.binaries import Binaries, find_binaries
 from editai.settings import Environment, Settings
 from tests.api import Api
-from tests.databases import create_postgres_database, drop_postgres_database
+from tests.databases import (
+    copy_sqlite_database,
+    create_postgres_database,
+    drop_postgres_database,
+    sqlite_url,
+)
+from tests.processes import live_processes_under
 
 TEST_JWT_SECRET = "test-jwt-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 TEST_SECRET_KEY = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
@@ -49,24 +62,18 @@ def binaries() -> Binaries:
     return find_binaries()
 
 
-@pytest.fixture(scope="session")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("run")
-
-
-@pytest.fixture(scope="session")
-async def pg_url() -> AsyncIterator[str]:
-    url = await create_postgres_database()
-    try:
-        yield url
-    finally:
-        await drop_postgres_database(url)
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    """The test's own data dir (media root, temp root, keys): never another test's."""
+    path = tmp_path / "run"
+    path.mkdir()
+    return path
 
 
 @asynccontextmanager
-async def migrated_engine(run_dir: Path, url: str) -> AsyncIterator[AsyncEngine]:
+async def migrated_engine(data_dir: Path, url: str) -> AsyncIterator[AsyncEngine]:
     """An engine on ``url`` with the migrations applied, disposed afterwards."""
-    engine = create_engine(make_settings(run_dir, url), url)
+    engine = create_engine(make_settings(data_dir, url), url)
     await migrate.upgrade(engine)
     try:
         yield engine
@@ -75,17 +82,56 @@ async def migrated_engine(run_dir: Path, url: str) -> AsyncIterator[AsyncEngine]
 
 
 @pytest.fixture(scope="session")
-async def pg_engine(pg_url: str, run_dir: Path) -> AsyncIterator[AsyncEngine]:
-    async with migrated_engine(run_dir, pg_url) as engine:
-        yield engine
+async def pg_template(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """A PostgreSQL database migrated once per run; tests get copies, never this one."""
+    url = await create_postgres_database("editai_template")
+    try:
+        async with migrated_engine(tmp_path_factory.mktemp("pg-template"), url):
+            pass  # closed again: PostgreSQL copies only a database nobody is connected to
+        yield url
+    finally:
+        await drop_postgres_database(url)
 
 
 @pytest.fixture(scope="session")
-async def sqlite_engine(run_dir: Path) -> AsyncIterator[AsyncEngine]:
-    async with migrated_engine(
-        run_dir, f"sqlite+aiosqlite:///{run_dir / 'editai-test.db'}"
-    ) as engine:
+async def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per run; tests get copies of it."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    async with migrated_engine(path.parent, sqlite_url(path)):
+        pass
+    return path
+
+
+@pytest.fixture
+async def pg_url(pg_template: str) -> AsyncIterator[str]:
+    """The test's own PostgreSQL database, migrated, dropped after the test."""
+    url = await create_postgres_database("editai_test", template=pg_template)
+    try:
+        yield url
+    finally:
+        await drop_postgres_database(url)
+
+
+@pytest.fixture
+async def pg_engine(pg_url: str, run_dir: Path) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(make_settings(run_dir, pg_url), pg_url)
+    try:
         yield engine
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def sqlite_engine(
+    sqlite_template: Path, tmp_path: Path, run_dir: Path
+) -> AsyncIterator[AsyncEngine]:
+    """The test's own SQLite file, migrated (beside ``run_dir``, not in its media root)."""
+    url = copy_sqlite_database(sqlite_template, tmp_path / "editai-test.db")
+    engine = create_engine(make_settings(run_dir, url), url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
 
 
 @pytest.fixture(params=["postgres", "sqlite"])
@@ -109,10 +155,24 @@ def sessions(engine: AsyncEngine, settings: Settings) -> SessionFactory:
     return SessionFactory(engine, settings.db_tenant_role)
 
 
-@pytest.fixture
-async def app(settings: Settings, engine: AsyncEngine) -> AsyncIterator[Starlette]:
+@asynccontextmanager
+async def running_app(settings: Settings, engine: AsyncEngine) -> AsyncIterator[Starlette]:
+    """The app through its lifespan (embedded worker as ``settings`` say).
+
+    Leaving it stops the worker: its running jobs are cancelled and handed back, their
+    FFmpeg killed. Checked here, so that no test ends with its work still running (into
+    its dirs, on the CPU of the next tests).
+    """
     application = create_app(settings, engine=engine)
     async with application.router.lifespan_context(application):
+        yield application
+    left = live_processes_under(settings.temp_root, settings.media_dir)
+    assert not left, f"processes of the app still running after its shutdown: {left}"
+
+
+@pytest.fixture
+async def app(settings: Settings, engine: AsyncEngine) -> AsyncIterator[Starlette]:
+    async with running_app(settings, engine) as application:
         yield application
 
 

@@ -1,8 +1,10 @@
-"""Jobs engine fixtures: databases of their own, small timings, workers, processes.
+"""Jobs engine fixtures: small timings, workers, processes.
 
-The jobs tests run workers that claim *every* queued job of their kind, so they use a
-PostgreSQL database and a SQLite file of their own (never sharing job rows with the
-rest of the suite) and start each test with an empty ``jobs`` table.
+The jobs tests run workers that claim *every* queued job of their kind. Like every
+test, each has a database of its own (tests/conftest.py), so a worker only ever sees its
+own test's jobs. The exception is a module whose processes outlive a test (a server, a
+remote worker: ``jobs_pg_url``): its tests share that module's database, and each starts
+with an empty ``jobs`` table.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -25,6 +26,7 @@ import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from editai.db.engine import create_engine
 from editai.db.tenancy import SessionFactory
 from editai.jobs.models import Job, JobKind, JobStatus
 from editai.jobs.service import JobService
@@ -34,10 +36,14 @@ from editai.profiles.repository import name_key
 from editai.projects.models import Project
 from editai.runtime import Runtime
 from editai.settings import Settings
-from tests.conftest import make_settings, migrated_engine
+from tests.conftest import make_settings
 from tests.databases import create_postgres_database, drop_postgres_database
 from tests.filesystem import files_under as files_under  # re-exported for the job tests
 from tests.jobs.handlers import KIND, EncodeHandler
+from tests.processes import ProcessExit as ProcessExit  # re-exported for the job tests
+from tests.processes import pids_referencing as pids_referencing
+from tests.processes import process_alive as process_alive
+from tests.processes import process_cmdline as process_cmdline
 
 # Small timings so that recovery and retries take seconds, not minutes.
 JOB_SETTINGS: dict[str, Any] = {
@@ -51,40 +57,48 @@ JOB_SETTINGS: dict[str, Any] = {
 FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
-@pytest.fixture(scope="session")
-async def jobs_pg_url() -> AsyncIterator[str]:
-    url = await create_postgres_database("editai_jobs")
+@pytest.fixture(scope="module")
+async def jobs_pg_url(pg_template: str) -> AsyncIterator[str]:
+    """A module's own database, for processes that serve all of its tests."""
+    url = await create_postgres_database("editai_jobs", template=pg_template)
     try:
         yield url
     finally:
         await drop_postgres_database(url)
 
 
-@pytest.fixture(scope="session")
-async def jobs_pg_engine(jobs_pg_url: str, run_dir: Path) -> AsyncIterator[AsyncEngine]:
-    async with migrated_engine(run_dir, jobs_pg_url) as engine:
+@pytest.fixture(scope="module")
+async def jobs_pg_engine(
+    jobs_pg_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[AsyncEngine]:
+    settings = make_settings(tmp_path_factory.mktemp("jobs-module"), jobs_pg_url)
+    engine = create_engine(settings, jobs_pg_url)
+    try:
         yield engine
+    finally:
+        await engine.dispose()
 
 
-@pytest.fixture(scope="session")
-async def jobs_sqlite_engine(run_dir: Path) -> AsyncIterator[AsyncEngine]:
-    async with migrated_engine(
-        run_dir, f"sqlite+aiosqlite:///{run_dir / 'editai-jobs.db'}"
-    ) as engine:
-        yield engine
+def _on_module_database(request: pytest.FixtureRequest) -> bool:
+    return "jobs_pg_url" in request.fixturenames
 
 
 @pytest.fixture
 def engine(backend: str, request: pytest.FixtureRequest) -> AsyncEngine:
-    """Overrides the suite's ``engine``: the jobs tests' own database."""
-    name = "jobs_pg_engine" if backend == "postgres" else "jobs_sqlite_engine"
+    """The test's own database, or the module's where the module's processes serve."""
+    if _on_module_database(request):
+        name = "jobs_pg_engine"
+    else:
+        name = "pg_engine" if backend == "postgres" else "sqlite_engine"
     return request.getfixturevalue(name)  # type: ignore[no-any-return]
 
 
 @pytest.fixture
-async def empty_jobs_table(engine: AsyncEngine) -> None:
-    async with SessionFactory(engine).system_transaction() as session:
-        await session.execute(delete(Job))
+async def empty_jobs_table(engine: AsyncEngine, request: pytest.FixtureRequest) -> None:
+    """A test on its module's database starts with no jobs (a test's own has none)."""
+    if _on_module_database(request):
+        async with SessionFactory(engine).system_transaction() as session:
+            await session.execute(delete(Job))
 
 
 @pytest.fixture
@@ -209,62 +223,6 @@ async def running_worker(
 # --------------------------------------------------------------------------- processes
 
 
-def process_cmdline(pid: int) -> list[str]:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return []
-    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
-
-
-def pids_referencing(marker: str) -> list[int]:
-    """Processes with ``marker`` (a job temp dir) in their command line."""
-    found = []
-    for entry in os.scandir("/proc"):
-        pid = int(entry.name) if entry.name.isdigit() else 0
-        if pid and pid != os.getpid() and any(marker in a for a in process_cmdline(pid)):
-            found.append(pid)
-    return found
-
-
-def process_alive(pid: int) -> bool:
-    """Running (a zombie waiting for its reaper counts as dead: it runs nothing)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    state = stat.rsplit(")", 1)[1].split()[0]
-    return state not in ("Z", "X")
-
-
-class ProcessExit:
-    """The moment a process exits, from a pidfd (woken by the kernel at the exit itself)."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self._loop = asyncio.get_running_loop()
-        self._exited: asyncio.Future[float] = self._loop.create_future()
-        self._fd = os.pidfd_open(pid)
-        self._loop.add_reader(self._fd, self._on_exit)
-
-    def _on_exit(self) -> None:
-        if not self._exited.done():
-            self._exited.set_result(time.perf_counter())
-
-    async def wait(self, within: float) -> float:
-        """``time.perf_counter()`` at the exit."""
-        try:
-            return await asyncio.wait_for(asyncio.shield(self._exited), within)
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        if self._fd >= 0:
-            self._loop.remove_reader(self._fd)
-            os.close(self._fd)
-            self._fd = -1
-
-
 class WorkerProcess:
     """``python -m tests.jobs.worker_main`` as a child process."""
 
@@ -328,7 +286,8 @@ class WorkerProcess:
 
 
 @pytest.fixture
-def worker_processes() -> Iterator[list[WorkerProcess]]:
+def worker_processes(engine: AsyncEngine) -> Iterator[list[WorkerProcess]]:
+    """Worker processes on the test's database, stopped before the database is dropped."""
     started: list[WorkerProcess] = []
     yield started
     for proc in started:  # all at once: each hands its jobs back and exits

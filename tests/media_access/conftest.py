@@ -1,6 +1,6 @@
 """Uploads and downloads through the app: real FFmpeg-made files, real multipart requests.
 
-Each test gets its own app over the shared test database with a fresh data dir (media
+Each test gets its own app over its own test database with a fresh data dir (media
 root, temp dir), so "nothing left on disk" can be checked by walking it.
 """
 
@@ -22,14 +22,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
-from editai.app import create_app
 from editai.media.binaries import Binaries, find_binaries
 from editai.media.storage import MediaStorage
 from editai.projects.models import Project
 from editai.runtime import Runtime
 from editai.settings import Settings
 from tests.api import Api, GraphQLResult, TestUser
-from tests.conftest import make_settings
+from tests.conftest import make_settings, running_app
 from tests.filesystem import files_under
 
 UPLOAD = """
@@ -43,9 +42,6 @@ mutation($projectId: ID!, $file: Upload!) {
   }
 }
 """
-
-BOUNDARY = "editai-test-boundary"
-
 
 BOUNDARY = "editai-test-boundary"
 
@@ -204,8 +200,7 @@ def make_env(engine: AsyncEngine, tmp_path: Path) -> EnvFactory:
         data_dir = tmp_path / f"app{next(counter)}"
         url = engine.url.render_as_string(hide_password=False)
         settings = make_settings(data_dir, url, **overrides)
-        app = create_app(settings, engine=engine)
-        async with app.router.lifespan_context(app):
+        async with running_app(settings, engine) as app:
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
                 yield Env(app, c, Api(c, settings), settings)

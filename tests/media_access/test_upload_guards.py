@@ -180,9 +180,11 @@ async def test_file_of_exactly_the_cap_is_accepted(make_env: EnvFactory, samples
         assert result.ok()["uploadSourceVideo"]["sourceVideo"]["sizeBytes"] == len(samples.video)
 
 
-async def test_malformed_json_is_still_a_plain_400(env: Env) -> None:
+async def test_malformed_json_is_a_graphql_json_400(env: Env) -> None:
     response = await env.client.post(
         "/graphql", content=b"{", headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 400
-    assert response.text == "Unable to parse request body as JSON"
+    (error,) = response.json()["errors"]
+    assert error["message"] == "Unable to parse request body as JSON"
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"

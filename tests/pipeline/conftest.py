@@ -1,7 +1,7 @@
 """End to end through the GraphQL API: upload, extractSegments, generateRawClips,
 exportClips, downloads, with the embedded worker running real FFmpeg.
 
-Each test gets its own app (embedded worker on) over the suite's test database, with a
+Each test gets its own app (embedded worker on) over its own test database, with a
 fresh data dir, so "no files left" is checked by walking its media and temp roots.
 """
 
@@ -22,7 +22,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
-from editai.app import create_app
 from editai.clips.models import Clip
 from editai.jobs.models import Job
 from editai.media.binaries import Binaries
@@ -31,7 +30,7 @@ from editai.media.storage import MediaStorage
 from editai.runtime import Runtime
 from editai.settings import Settings
 from tests.api import Api, GraphQLResult, TestUser
-from tests.conftest import make_settings
+from tests.conftest import make_settings, running_app
 from tests.filesystem import files_under
 from tests.media.videos import Spec
 from tests.pipeline.videos import PIPELINE, make_pipeline_video
@@ -213,8 +212,7 @@ async def open_env(engine: AsyncEngine, tmp_path: Path, **overrides: object) -> 
     """
     url = engine.url.render_as_string(hide_password=False)
     settings = make_settings(tmp_path / "app", url, **{"worker_poll_seconds": 0.5, **overrides})
-    app = create_app(settings, engine=engine)
-    async with app.router.lifespan_context(app):
+    async with running_app(settings, engine) as app:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield Env(app, client, Api(client, settings), settings)
