@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates .venv and installs editai (with dev tools) into it when pyproject.toml changed.
+# Creates .venv and installs editai (with dev tools) into it from requirements.lock (every
+# package pinned by hash) when the lock or pyproject.toml changed.
 # Sourced by scripts/serve and scripts/test; safe to run again and again.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,11 +19,16 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi
 STAMP="$VENV/.editai-installed"
-WANT="$(cat "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
+WANT="$(cat "$ROOT/requirements.lock" "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
-  echo "==> installing editai and its dependencies into .venv" >&2
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROOT[dev]"
+  echo "==> installing editai and its locked dependencies into .venv" >&2
+  # --require-hashes: nothing is installed whose file is not the one the lock names.
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+    --require-hashes --no-deps -r "$ROOT/requirements.lock"
+  # editai itself from the work tree, with the locked setuptools (no build isolation, which
+  # would fetch an unpinned one) and nothing more (--no-deps: all came from the lock).
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+    --no-deps --no-build-isolation -e "$ROOT"
   echo "$WANT" > "$STAMP"
 fi
 export PATH="$VENV/bin:$PATH"

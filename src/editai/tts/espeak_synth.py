@@ -75,9 +75,14 @@ class SynthesisError(Exception):
 
 def synthesize(text: str, voice: str) -> tuple[bytes, int, list[Event]]:
     """(16-bit little-endian mono samples, sample rate, eSpeak's events) for ``text``."""
-    import espeakng_loader  # type: ignore[import-untyped]
+    from editai.payloads import PayloadError
+    from editai.tts.espeak_files import espeak_data, espeak_library
 
-    lib = ctypes.CDLL(espeakng_loader.get_library_path())
+    try:
+        library, data_dir = espeak_library(), espeak_data()
+    except PayloadError as exc:
+        raise SynthesisError(str(exc)) from exc
+    lib = ctypes.CDLL(str(library))
     lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
     lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
     lib.espeak_Synth.argtypes = [
@@ -87,7 +92,7 @@ def synthesize(text: str, voice: str) -> tuple[bytes, int, list[Event]]:
     rate = lib.espeak_Initialize(
         AUDIO_OUTPUT_SYNCHRONOUS,
         0,
-        espeakng_loader.get_data_path().encode(),
+        str(data_dir).encode(),
         ESPEAK_INITIALIZE_DONT_EXIT,
     )
     if rate <= 0:

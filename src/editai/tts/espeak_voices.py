@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import espeakng_loader  # type: ignore[import-untyped]
+from editai.tts.espeak_files import espeak_data
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def _voice_names(path: Path, data: Path) -> set[str]:
 
 @lru_cache(maxsize=1)
 def catalogue() -> VoiceCatalogue:
-    data = Path(espeakng_loader.get_data_path())
+    data = espeak_data()
     lang_root = data / "lang"
     voices: set[str] = set()
     for path in lang_root.rglob("*"):
