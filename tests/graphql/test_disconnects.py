@@ -13,6 +13,7 @@ import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 import pytest
@@ -20,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 
 from editai.auth.tokens import mint_token
 from editai.runtime import Runtime
@@ -42,6 +43,19 @@ async def served(
 ) -> AsyncIterator[tuple[Starlette, RunningServer]]:
     async with quiet_app(settings, engine) as app, serve_app(app) as server:
         yield app, server
+
+
+@asynccontextmanager
+async def graphql_ws(
+    server: RunningServer, token: str, profile_id: uuid.UUID
+) -> AsyncIterator[ClientConnection]:
+    """A graphql-transport-ws connection to ``server``, initialised and acknowledged."""
+    url = f"ws://{server.host}:{server.port}/graphql"
+    async with connect(url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+        payload = {"Authorization": f"Bearer {token}", "X-Profile-Id": str(profile_id)}
+        await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        yield ws
 
 
 def _errors(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -150,20 +164,7 @@ async def test_subscription_cancelled_while_loading_an_update(
         .set(drivername="postgresql")
         .render_as_string(hide_password=False)
     )
-    ws_url = f"ws://{server.host}:{server.port}/graphql"
-    async with connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
-        await ws.send(
-            json.dumps(
-                {
-                    "type": "connection_init",
-                    "payload": {
-                        "Authorization": f"Bearer {token}",
-                        "X-Profile-Id": str(tenant.profile_id),
-                    },
-                }
-            )
-        )
-        assert json.loads(await ws.recv())["type"] == "connection_ack"
+    async with graphql_ws(server, token, tenant.profile_id) as ws:
         await ws.send(
             json.dumps(
                 {
@@ -233,20 +234,7 @@ async def test_queries_over_one_websocket_each_get_their_own_session(
         '{ projects { edges { node { id clips(after: "garbage") { edges { node { id } } } '
         "segments { id } } } } }"
     )
-    ws_url = f"ws://{server.host}:{server.port}/graphql"
-    async with connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
-        await ws.send(
-            json.dumps(
-                {
-                    "type": "connection_init",
-                    "payload": {
-                        "Authorization": f"Bearer {token}",
-                        "X-Profile-Id": str(tenant.profile_id),
-                    },
-                }
-            )
-        )
-        assert json.loads(await ws.recv())["type"] == "connection_ack"
+    async with graphql_ws(server, token, tenant.profile_id) as ws:
         for i in range(12):
             query = bad if i % 3 == 0 else good
             await ws.send(
