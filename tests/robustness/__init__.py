@@ -1,0 +1,1 @@
+"""Tests that attack the running server: a schema fuzz and a mixed concurrent load."""
