@@ -118,7 +118,7 @@ def forged_tokens(tenant: Tenant, secret: str) -> list[str]:
     claims = {"sub": tenant.user_id, "aud": "authenticated", "iat": now, "exp": now + 600}
     return [
         jwt.encode(claims, "not-the-server-secret-0123456789-abcdefghij", algorithm="HS256"),
-        jwt.encode(claims, None, algorithm="none"),
+        jwt.encode(claims, "", algorithm="none"),
         jwt.encode({**claims, "iat": now - 7200, "exp": now - 3600}, secret, algorithm="HS256"),
         jwt.encode({**claims, "aud": "someone-else"}, secret, algorithm="HS256"),
         tenant.token[:-4] + ("AAAA" if not tenant.token.endswith("AAAA") else "BBBB"),

@@ -13,7 +13,7 @@ import time
 import httpx
 
 from tests.robustness.client import post
-from tests.robustness.conftest import FIGURES, Stage, budget
+from tests.robustness.conftest import FIGURES, budget
 from tests.robustness.load import CREATE, run_load
 from tests.robustness.server import (
     LISTEN_CONNECTIONS,
@@ -21,6 +21,7 @@ from tests.robustness.server import (
     idle_in_transaction,
     settled_pg_connections,
 )
+from tests.robustness.stage import Stage
 
 CLIENTS = 50
 

@@ -15,14 +15,16 @@ import time
 import httpx
 
 from tests.robustness.client import bearer
-from tests.robustness.conftest import FIGURES, Stage, budget
-from tests.robustness.fuzzing import load_schema, root_fields, run_fuzz
+from tests.robustness.conftest import FIGURES, budget
+from tests.robustness.fuzzing import run_fuzz
+from tests.robustness.generation import load_schema, root_fields
 from tests.robustness.server import (
     LISTEN_CONNECTIONS,
     POOL_SIZE,
     idle_in_transaction,
     settled_pg_connections,
 )
+from tests.robustness.stage import Stage
 
 CLIENTS = int(os.environ.get("EDITAI_FUZZ_CLIENTS", "2"))
 
