@@ -26,6 +26,7 @@ from editai.costs.queries import CostQuery
 from editai.graphql.errors import ErrorShaping, log_errors
 from editai.graphql.health import HealthQuery
 from editai.graphql.input_hygiene import input_hygiene
+from editai.graphql.serial_execution import SerialMutationExecutionContext
 from editai.jobs.mutations import JobMutation
 from editai.jobs.queries import JobQuery
 from editai.jobs.subscriptions import JobSubscription
@@ -107,6 +108,7 @@ def build_schema(settings: Settings | None = None) -> EditAISchema:
         subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
+        execution_context_class=SerialMutationExecutionContext,
     )
 
 
