@@ -456,3 +456,30 @@ async def test_invalid_postiz_api_url_is_bad_user_input(
     row = await _db_profile(sessions, profile_id)
     assert row is not None
     assert row.postiz_api_url == "https://ok.example.test"
+
+
+@pytest.mark.parametrize("field", ["postizApiKey", "elevenlabsApiKey", "geminiApiKey"])
+@pytest.mark.parametrize("key", ["clé-123", "two words", "tab\there", "emoji-\U0001f511"])
+async def test_api_keys_hold_only_visible_ascii(
+    api: Api, sessions: SessionFactory, field: str, key: str
+) -> None:
+    """Keys go into HTTP headers (ASCII only): refused on input, never stored, so no call
+    with them can fail later (the fuzz found an INTERNAL_SERVER_ERROR there)."""
+    user = await api.new_user()
+    created = await user.gql(
+        "mutation($input: CreateProfileInput!) { createProfile(input: $input) { id } }",
+        {"input": {"name": f"Keys {uuid.uuid4().hex[:6]}", field: key}},
+    )
+    assert created.code == "BAD_USER_INPUT"
+    assert created.errors[0]["extensions"]["field"] == field
+    updated = await user.gql(
+        "mutation($id: ID!, $input: UpdateProfileInput!) "
+        "{ updateProfile(id: $id, input: $input) { id } }",
+        {"id": user.default_profile_id, "input": {field: key}},
+    )
+    assert updated.code == "BAD_USER_INPUT"
+    row = await _db_profile(sessions, user.default_profile_id)
+    assert row is not None
+    assert row.postiz_api_key_encrypted is None
+    assert row.elevenlabs_api_key_encrypted is None
+    assert row.gemini_api_key_encrypted is None

@@ -11,7 +11,9 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from editai.clips.models import Clip
+from editai.crypto import encrypt_secret
 from editai.media.binaries import Binaries
+from editai.profiles.models import Profile
 from tests.api import TestUser as ApiUser
 from tests.media import measure
 from tests.pipeline.conftest import EXPORT, JOB, expect
@@ -417,3 +419,23 @@ async def test_postiz_fields_beside_other_fields_of_one_operation(
             run = await env.wait(user, job["id"])
             assert run.job["status"] == "SUCCEEDED", run.job
         assert sorted(p.content for p in fake.posts) == ["one", "two"]
+
+
+async def test_a_stored_key_http_cannot_carry_is_a_readable_error(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """A key stored before keys were checked on input (non-ASCII): the call that would
+    send it answers what to do, not INTERNAL_SERVER_ERROR."""
+    async with fake_postiz() as (fake, url), publishing_env(engine, tmp_path, (fake, url)) as env:
+        user = await env.api.new_user()
+        branded = await user.create_profile("Old key", postizApiUrl=url, postizApiKey="old-key")
+        async with env.runtime.sessions.system_transaction() as session:
+            profile = await session.get(Profile, uuid.UUID(branded))
+            assert profile is not None
+            profile.postiz_api_key_encrypted = encrypt_secret(
+                env.settings.secret_key.get_secret_value(), "clé-ancienne"
+            )
+        listed = await user.gql(INTEGRATIONS, profile_id=branded)
+        expect(listed, "BAD_USER_INPUT")
+        assert "HTTP cannot carry: set it again" in listed.errors[0]["message"]
+        assert "clé" not in listed.errors[0]["message"]

@@ -78,6 +78,12 @@ def request_time_settings(settings: Settings) -> Settings:
     )
 
 
+def unsendable_key(provider: str) -> ProviderAuthError:
+    return ProviderAuthError(
+        provider, f"the {provider} API key holds characters HTTP cannot carry: set it again"
+    )
+
+
 class ProviderClient:
     """One provider's base URL, auth headers and retry policy around an httpx client."""
 
@@ -94,9 +100,17 @@ class ProviderClient:
         self.provider = provider
         self.settings = settings
         self._secrets = [s for s in secrets if s]
+        sent = dict(headers or {})
+        # A key stored before keys were checked on input (profiles/service.py) may hold
+        # what a header cannot carry (non-ASCII): every call then refuses, as with a wrong
+        # key, inside the caller's usual error handling (not a crash building the client).
+        self._refusal: ProviderAuthError | None = None
+        if not all(value.isascii() for value in sent.values()):
+            sent = {name: value for name, value in sent.items() if value.isascii()}
+            self._refusal = unsendable_key(provider)
         self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
-            headers=dict(headers or {}),
+            headers=sent,
             timeout=httpx.Timeout(timeout or settings.provider_timeout_seconds),
             follow_redirects=False,
         )
@@ -132,6 +146,10 @@ class ProviderClient:
         With ``stream_to``, a 2xx body is written to that file as it arrives (never held
         in memory whole) and the returned response has no body; an error body is read.
         """
+        if self._refusal is None and headers and not all(v.isascii() for v in headers.values()):
+            self._refusal = unsendable_key(self.provider)
+        if self._refusal is not None:
+            raise self._refusal
         attempts = self.settings.provider_max_retries + 1
         for attempt in range(1, attempts + 1):
             body = content() if callable(content) else content

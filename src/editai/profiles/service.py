@@ -145,8 +145,17 @@ class ProfileService:
             )
 
     def _encrypted(self, value: str | None, field: str) -> bytes | None:
-        """An API key as stored: encrypted; empty or null clears it."""
+        """An API key as stored: encrypted; empty or null clears it.
+
+        Keys travel in HTTP headers, which carry only ASCII: a key with anything but
+        visible ASCII (a typo'd "é", a pasted space) is refused here, not by the first call
+        that would have to send it.
+        """
         key = _clean_optional(value, field, MAX_API_KEY_CHARS)
+        if key is not None and not all("!" <= char <= "~" for char in key):
+            raise BadUserInput(
+                f"{field} may hold only visible ASCII characters (no spaces)", field=field
+            )
         return encrypt_secret(self.secret_key, key) if key is not None else None
 
     async def _flush_checking_name(self) -> None:
