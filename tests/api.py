@@ -14,8 +14,11 @@ from editai.settings import Settings
 
 
 class GraphQLResult:
-    def __init__(self, status_code: int, body: dict[str, Any]) -> None:
+    def __init__(
+        self, status_code: int, body: dict[str, Any], headers: httpx.Headers | None = None
+    ) -> None:
         self.status_code = status_code
+        self.headers = headers if headers is not None else httpx.Headers()
         self.body = body
         self.data: dict[str, Any] | None = body.get("data")
         self.errors: list[dict[str, Any]] = body.get("errors") or []
@@ -60,7 +63,7 @@ class Api:
         response = await self.client.post(
             "/graphql", json={"query": query, "variables": variables or {}}, headers=sent
         )
-        return GraphQLResult(response.status_code, response.json())
+        return GraphQLResult(response.status_code, response.json(), response.headers)
 
     async def gql_upload(
         self,
@@ -95,7 +98,7 @@ class Api:
             files={str(i): files[n] for i, n in enumerate(names)},
             headers=sent,
         )
-        return GraphQLResult(response.status_code, response.json())
+        return GraphQLResult(response.status_code, response.json(), response.headers)
 
     async def new_user(self, email: str | None = None) -> TestUser:
         user_id = str(uuid.uuid4())

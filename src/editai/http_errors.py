@@ -15,8 +15,8 @@ def request_id() -> str | None:
     return value if isinstance(value, str) else None
 
 
-def error_body(message: str, code: str) -> dict[str, object]:
-    extensions: dict[str, object] = {"code": code}
+def error_body(message: str, code: str, **more: object) -> dict[str, object]:
+    extensions: dict[str, object] = {**more, "code": code}
     if (rid := request_id()) is not None:
         extensions["requestId"] = rid
     return {"errors": [{"message": message, "extensions": extensions}]}

@@ -7,10 +7,15 @@ from dataclasses import dataclass
 
 from editai.auth.principal import Principal, ProfileContext
 from editai.auth.tokens import TokenVerifier, bearer_token
+from editai.db.connection_health import retry_on_connection_loss
 from editai.db.tenancy import SessionFactory
 from editai.errors import AppError, Forbidden, NotFound, Unauthenticated
 from editai.profiles.repository import AccountRepository
 from editai.settings import Settings
+
+# The identity read is safe to repeat (a read, then an idempotent ensure): a pooled
+# connection the database dropped while it was in flight costs a retry, not the request.
+IDENTITY_RETRY_SECONDS = 2.0
 
 
 @dataclass(slots=True)
@@ -80,6 +85,28 @@ class IdentityResolver:
                 invalid_header = False
         else:
             invalid_header = False
+        default_id, owner = await retry_on_connection_loss(
+            lambda: self._lookup(principal, requested),
+            what="identity lookup",
+            within=IDENTITY_RETRY_SECONDS,
+        )
+        if invalid_header:
+            raise NotFound("Profile not found")
+        if requested is None:
+            if default_id is None:  # pragma: no cover - ensured just above
+                raise RuntimeError("default profile missing after creation")
+            return ProfileContext(default_id, principal.user_id)
+        if owner is None:
+            raise NotFound("Profile not found")
+        if owner != principal.user_id:
+            raise Forbidden("This profile belongs to another user")
+        return ProfileContext(requested, principal.user_id)
+
+    async def _lookup(
+        self, principal: Principal, requested: uuid.UUID | None
+    ) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+        """(the user's default profile, the owner of ``requested``), creating the user and
+        a default profile on first sight."""
         # System session: resolving a profile id has to look across users to tell
         # "not yours" (FORBIDDEN) from "does not exist" (NOT_FOUND).
         # A read first (on SQLite it takes no lock); the write only for a new user.
@@ -92,14 +119,4 @@ class IdentityResolver:
                 accounts = AccountRepository(session)
                 await accounts.ensure_user_with_default_profile(principal.user_id, principal.email)
                 default_id, owner = await accounts.lookup(principal.user_id, requested)
-        if invalid_header:
-            raise NotFound("Profile not found")
-        if requested is None:
-            if default_id is None:  # pragma: no cover - ensured just above
-                raise RuntimeError("default profile missing after creation")
-            return ProfileContext(default_id, principal.user_id)
-        if owner is None:
-            raise NotFound("Profile not found")
-        if owner != principal.user_id:
-            raise Forbidden("This profile belongs to another user")
-        return ProfileContext(requested, principal.user_id)
+        return default_id, owner

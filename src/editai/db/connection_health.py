@@ -118,8 +118,10 @@ async def retry_on_connection_loss(
 
     Only for work that is safe to repeat (each try is its own transaction, and a try whose
     commit was lost with the connection may have committed). The first retry is at once
-    (the pool hands out a fresh connection), later ones back off up to ``max_delay``
-    (the database may be restarting). Other errors, and the last loss, are raised.
+    and always made, however long the failed try took (the pool hands out a fresh
+    connection: one killed connection costs one retry); later ones back off up to
+    ``max_delay`` (the database may be restarting) while ``within`` s have not passed.
+    Other errors, and the last loss, are raised.
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
@@ -128,7 +130,7 @@ async def retry_on_connection_loss(
         try:
             return await operation()
         except Exception as exc:
-            if not is_connection_lost(exc) or loop.time() + delay > deadline:
+            if not is_connection_lost(exc) or (delay and loop.time() + delay > deadline):
                 raise
             log.warning(
                 "database connection lost, retrying", operation=what, retry_in_seconds=delay

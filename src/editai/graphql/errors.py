@@ -8,6 +8,7 @@ from graphql import GraphQLError
 from sqlalchemy import exc as sa_exc
 from strawberry.extensions import SchemaExtension
 
+from editai.db.connection_health import is_connection_lost
 from editai.errors import AppError, DatabaseBusy, DatabaseUnavailable
 from editai.logging import get_logger
 
@@ -29,7 +30,7 @@ def as_app_error(original: BaseException | None) -> AppError | None:
         return DatabaseBusy()
     if isinstance(original, sa_exc.OperationalError) and "database is locked" in str(original.orig):
         return DatabaseBusy()
-    if isinstance(original, sa_exc.DBAPIError) and original.connection_invalidated:
+    if original is not None and is_connection_lost(original):
         return DatabaseUnavailable()
     return None
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -24,9 +24,9 @@ from strawberry.types.execution import SubscriptionExecutionResult
 from strawberry.types.unset import UnsetType
 
 from editai.auth.resolver import Identity, IdentityResolver
-from editai.errors import AppError, OperationTimedOut
+from editai.errors import AppError, OperationTimedOut, ServiceUnavailable
 from editai.graphql.context import Context
-from editai.graphql.errors import shape_error
+from editai.graphql.errors import as_app_error, shape_error
 from editai.graphql.operation import operation_scope
 from editai.graphql.transport_ws import OperationScopedTransportWS
 from editai.graphql.uploads import (
@@ -42,7 +42,7 @@ from editai.graphql.uploads import (
     is_multipart,
     too_large_response,
 )
-from editai.http_errors import internal_error_response
+from editai.http_errors import error_body, internal_error_response
 from editai.logging import bind_context, get_logger
 from editai.runtime import Runtime
 
@@ -86,12 +86,25 @@ class EditAIGraphQL(GraphQL[Context, None]):
                 self.services.sessions, lambda: _identity_of(request).session_scope()
             ):
                 response = await self._respond(request)
-        except Exception:
-            log.exception("unhandled error while answering a GraphQL request")
-            response = internal_error_response()
+        except Exception as exc:
+            response = self._failure_response(exc)
         finally:
             await request.close()  # the spooled upload files
         await response(scope, receive, send)
+
+    @staticmethod
+    def _failure_response(exc: Exception) -> Response:
+        """An error outside the resolvers (the context, the gate, the view itself)."""
+        app_error = as_app_error(exc)
+        if isinstance(app_error, ServiceUnavailable):
+            # The database busy or gone (retries exhausted): not a bug, and worth a retry.
+            log.warning(
+                "request failed: database unavailable", error=f"{type(exc).__name__}: {exc}"
+            )
+            body = error_body(app_error.message, app_error.code, **app_error.extensions)
+            return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
+        log.exception("unhandled error while answering a GraphQL request")
+        return internal_error_response()
 
     async def _respond(self, request: Request) -> Response:
         # Checks that need only the headers come first: a refused body is never read.

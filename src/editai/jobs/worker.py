@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import shutil
 import signal
@@ -16,9 +17,11 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import select
 
+from editai.db.connection_health import is_connection_lost, retry_on_connection_loss
 from editai.integrations.errors import ProviderError
 from editai.jobs.events import Channel, JobEvent
 from editai.jobs.models import Job, JobStatus
@@ -29,6 +32,16 @@ from editai.media.ffmpeg import FFmpegError
 from editai.runtime import Runtime
 
 log = get_logger(__name__)
+
+T = TypeVar("T")
+
+# How long queue bookkeeping retries a lost database connection (a restart, a failover)
+# before it gives up. A claim or a sweep is tried again on the next round anyway; a
+# progress write is worth little once stale. A job's outcome is worth the longest wait:
+# given up, the job stays RUNNING until its heartbeat is stale, and then runs again.
+CLAIM_RETRY_SECONDS = 5.0
+PROGRESS_RETRY_SECONDS = 2.0
+OUTCOME_RETRY_SECONDS = 60.0
 
 
 class Worker:
@@ -97,16 +110,27 @@ class Worker:
             if time.monotonic() - last_sweep > self.settings.job_stale_after_seconds / 2:
                 last_sweep = time.monotonic()
                 try:
-                    requeued = await self.queue.requeue_stale(self.settings.job_stale_after_seconds)
+                    requeued = await self._retrying(
+                        "stale job sweep",
+                        lambda: self.queue.requeue_stale(self.settings.job_stale_after_seconds),
+                        within=CLAIM_RETRY_SECONDS,
+                    )
                     if requeued:
                         log.warning("stale jobs recovered", job_ids=[str(j) for j in requeued])
-                except Exception:
-                    log.exception("stale job sweep failed")
+                except Exception as exc:
+                    _log_failure("stale job sweep failed", exc)
+            kinds = set(self.handlers)
             while len(self._running) < self.concurrency:
                 try:
-                    job = await self.queue.claim(self.worker_id, set(self.handlers))
-                except Exception:
-                    log.exception("job claim failed")
+                    # A claim whose commit was lost with its connection may have taken a
+                    # job this worker never hears of: it runs again once stale.
+                    job = await self._retrying(
+                        "job claim",
+                        functools.partial(self.queue.claim, self.worker_id, kinds),
+                        within=CLAIM_RETRY_SECONDS,
+                    )
+                except Exception as exc:
+                    _log_failure("job claim failed", exc)
                     job = None
                 if job is None:
                     break
@@ -156,8 +180,10 @@ class Worker:
                 result = await self.handlers[job.kind](context)
             except asyncio.CancelledError:
                 if job.id in self._cancel_requested:
-                    owned = await self.queue.mark_cancelled(
-                        job.id, self.worker_id, before_commit=clear_temp
+                    owned = await self._outcome(
+                        lambda: self.queue.mark_cancelled(
+                            job.id, self.worker_id, before_commit=clear_temp
+                        )
                     )
                     log.info("job cancelled" if owned else "job taken over by another worker")
                 else:  # the worker is stopping: someone else will run it
@@ -165,28 +191,48 @@ class Worker:
                     raise
             except JobFailedError as exc:
                 log.info("job failed", error=str(exc))
-                await self.queue.fail(
-                    job.id,
-                    self.worker_id,
-                    str(exc),
-                    retry=False,
-                    base_seconds=0,
-                    before_commit=clear_temp,
+                await self._outcome(
+                    functools.partial(
+                        self.queue.fail,
+                        job.id,
+                        self.worker_id,
+                        str(exc),
+                        retry=False,
+                        base_seconds=0,
+                        before_commit=clear_temp,
+                    )
                 )
             except Exception as exc:
-                log.exception("job error", kind=job.kind, attempt=job.attempts)
-                status = await self.queue.fail(
-                    job.id,
-                    self.worker_id,
-                    _readable(exc),
-                    retry=not (isinstance(exc, ProviderError) and not exc.retryable),
-                    base_seconds=self.settings.job_retry_base_seconds,
-                    before_commit=clear_temp,
+                if is_connection_lost(exc):
+                    # The task's own session lost the database: not a bug, and the attempt
+                    # is retried like any other failure (its writes were rolled back).
+                    log.warning(
+                        "job interrupted: database connection lost",
+                        kind=job.kind,
+                        attempt=job.attempts,
+                        error=f"{type(exc).__name__}: {exc}",
+                    )
+                else:
+                    log.exception("job error", kind=job.kind, attempt=job.attempts)
+                status = await self._outcome(
+                    functools.partial(
+                        self.queue.fail,
+                        job.id,
+                        self.worker_id,
+                        _readable(exc),
+                        retry=not (isinstance(exc, ProviderError) and not exc.retryable),
+                        base_seconds=self.settings.job_retry_base_seconds,
+                        before_commit=clear_temp,
+                    )
                 )
                 log.info("job will retry" if status is JobStatus.QUEUED else "job failed")
             else:
-                owned = await self.queue.succeed(
-                    job.id, self.worker_id, result, before_commit=clear_temp
+                # Retried: a try whose commit was lost may have committed, and the next
+                # then finds the job no longer RUNNING (reported as not ours).
+                owned = await self._outcome(
+                    lambda: self.queue.succeed(
+                        job.id, self.worker_id, result, before_commit=clear_temp
+                    )
                 )
                 log.info("job succeeded" if owned else "job taken over by another worker")
             finally:
@@ -195,19 +241,54 @@ class Worker:
                 self._cancel_requested.discard(job.id)
                 self._wake.set()
 
+    async def _retrying(
+        self, what: str, operation: Callable[[], Awaitable[T]], *, within: float
+    ) -> T:
+        """Queue bookkeeping (each call its own transaction, safe to repeat), run again on
+        a fresh connection while the database connection is lost, for ``within`` s."""
+        return await retry_on_connection_loss(operation, what=what, within=within)
+
+    async def _outcome(self, operation: Callable[[], Awaitable[T]]) -> T | None:
+        """Write a job's outcome, retried through a database restart.
+
+        None when the database stayed away: the job stays RUNNING, its heartbeat goes
+        stale, and it runs again (at least once, never lost).
+        """
+        try:
+            return await self._retrying("job outcome", operation, within=OUTCOME_RETRY_SECONDS)
+        except Exception as exc:
+            if not is_connection_lost(exc):
+                raise
+            log.warning(
+                "could not record the job's outcome: database unreachable "
+                "(the job runs again once stale)",
+                error=f"{type(exc).__name__}: {exc}",
+            )
+            return None
+
     async def _hand_back(self, job: ClaimedJob, before_commit: BeforeCommit) -> None:
         try:
-            await self.queue.release(job.id, self.worker_id, before_commit=before_commit)
-        except Exception:
-            log.exception("could not hand the job back (it is re-queued once stale)")
+            # Shutting down: a short wait, not a failover's.
+            await self._retrying(
+                "job hand-back",
+                lambda: self.queue.release(job.id, self.worker_id, before_commit=before_commit),
+                within=CLAIM_RETRY_SECONDS,
+            )
+        except Exception as exc:
+            _log_failure("could not hand the job back (it is re-queued once stale)", exc)
 
     async def _heartbeat(self, job: ClaimedJob) -> None:
         while True:
             await asyncio.sleep(self.settings.job_heartbeat_seconds)
             try:
-                ours, cancel = await self.queue.heartbeat(job.id, self.worker_id)
-            except Exception:
-                log.exception("heartbeat failed")
+                # Until the next beat is due: missing one is harmless, staleness is far.
+                ours, cancel = await self._retrying(
+                    "heartbeat",
+                    lambda: self.queue.heartbeat(job.id, self.worker_id),
+                    within=self.settings.job_heartbeat_seconds,
+                )
+            except Exception as exc:
+                _log_failure("heartbeat failed", exc)
                 continue
             if cancel or not ours:
                 # Cancelled by a user (or taken over after we looked dead): stop now.
@@ -222,7 +303,18 @@ class Worker:
             if value < 1.0 and (value - last["value"] < 0.01 or now - last["at"] < 0.25):
                 return
             last.update(value=value, at=now)
-            await self.queue.set_progress(job.id, self.worker_id, value)
+            try:
+                await self._retrying(
+                    "progress",
+                    lambda: self.queue.set_progress(job.id, self.worker_id, value),
+                    within=PROGRESS_RETRY_SECONDS,
+                )
+            except Exception as exc:
+                # A progress figure is not worth failing the task over; the next one,
+                # or the outcome, brings the job up to date.
+                if not is_connection_lost(exc):
+                    raise
+                log.warning("progress not recorded: database connection lost", progress=value)
 
         return report
 
@@ -328,6 +420,16 @@ def _job_dirs(root: Path) -> dict[uuid.UUID, Path]:
             except ValueError:
                 continue
     return found
+
+
+def _log_failure(message: str, exc: Exception) -> None:
+    """A lost database (still lost after the retries) is a WARNING; anything else a bug."""
+    if is_connection_lost(exc):
+        log.warning(
+            message, reason="database connection lost", error=f"{type(exc).__name__}: {exc}"
+        )
+    else:
+        log.error(message, exc_info=exc)
 
 
 def _readable(exc: Exception) -> str:
