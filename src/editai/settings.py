@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     jwt_audience: str = "authenticated"
     jwt_issuer: str | None = None
     jwt_leeway_seconds: int = 30
+    # Verified tokens kept (until each one's exp) so a client's next request skips the
+    # signature check; 0 turns the cache off.
+    verified_token_cache_size: int = Field(default=10_000, ge=0)
     jwt_algorithms: list[str] = Field(default_factory=lambda: ["HS256", "RS256", "ES256"])
     jwks_cache_seconds: int = 300
     auth_disabled: bool = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections import OrderedDict
 from typing import Any
 
 import httpx
@@ -84,9 +85,50 @@ class JWKSCache:
         return self._keys.get(kid)
 
 
+class VerifiedTokens:
+    """Tokens that passed verification, each kept only until it expires.
+
+    Keyed by the whole token, signature included: a token that differs in one byte is
+    verified afresh, so a cached entry can only ever answer for the exact bytes that were
+    verified. Only successes are kept (a forged token costs its own verification every
+    time), at most ``max_entries``, least recently used first out. Expiry is checked on
+    every hit with the verifier's own rule (PyJWT: expired once ``exp <= now - leeway``).
+    """
+
+    def __init__(self, max_entries: int, leeway_seconds: float) -> None:
+        self.max_entries = max_entries
+        self.leeway = leeway_seconds
+        self._entries: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+
+    def get(self, token: str) -> Principal | None:
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        principal, expires = entry
+        if expires <= time.time() - self.leeway:
+            del self._entries[token]
+            return None
+        self._entries.move_to_end(token)
+        return principal
+
+    def put(self, token: str, principal: Principal, expires: float) -> None:
+        if self.max_entries <= 0:
+            return
+        self._entries[token] = (principal, expires)
+        self._entries.move_to_end(token)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 class TokenVerifier:
     def __init__(self, settings: Settings, http_client: httpx.AsyncClient | None = None) -> None:
         self.settings = settings
+        self.verified = VerifiedTokens(
+            settings.verified_token_cache_size, settings.jwt_leeway_seconds
+        )
         self.secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
         allowed = set(settings.jwt_algorithms)
         self.symmetric = sorted(allowed & _SYMMETRIC) if self.secret else []
@@ -98,6 +140,15 @@ class TokenVerifier:
         self.asymmetric = sorted(allowed & _ASYMMETRIC) if self.jwks else []
 
     async def verify(self, token: str) -> Principal:
+        cached = self.verified.get(token)
+        if cached is not None:
+            return cached
+        principal, expires = await self._verify(token)
+        self.verified.put(token, principal, expires)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
+        """The principal and the token's ``exp`` (a Unix time), or Unauthenticated."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -136,7 +187,9 @@ class TokenVerifier:
         except ValueError as exc:
             raise Unauthenticated("Invalid token subject") from exc
         email = claims.get("email")
-        return Principal(user_id=user_id, email=email if isinstance(email, str) else None)
+        principal = Principal(user_id=user_id, email=email if isinstance(email, str) else None)
+        # PyJWT checked that exp is a number (an int or a float) and not past.
+        return principal, float(claims["exp"])
 
 
 def mint_token(
