@@ -9,6 +9,7 @@ the subscriber only through PostgreSQL NOTIFY. The client is the ``websockets`` 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -28,6 +29,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from editai.auth.tokens import mint_token
+from editai.jobs.events import Channel, JobEvent
 from editai.runtime import Runtime
 from editai.settings import Settings
 from tests.conftest import TEST_JWT_SECRET, TEST_SECRET_KEY
@@ -339,3 +341,33 @@ async def test_subscription_errors_carry_their_codes(users: tuple[Client, Client
         jobs, errors = await updates_until_complete(ws, "foreign-profile")
         assert jobs == []
         assert [(e.get("extensions") or {}).get("code") for e in errors] == ["FORBIDDEN"]
+
+
+async def _publish_update(runtime: Runtime, tenant: Tenant, job_id: uuid.UUID) -> None:
+    """An UPDATED event for a job that did not change (NOTIFY on commit, as writers send)."""
+    async with runtime.sessions.system_transaction() as session:
+        await runtime.events.publish(session, JobEvent(Channel.UPDATED, job_id, tenant.profile_id))
+
+
+async def test_an_unchanged_job_is_sent_once_however_many_events_name_it(
+    runtime: Runtime, users: tuple[Client, Client], remote_worker: WorkerProcess
+) -> None:
+    # Events outrun reads: a progress write's event read after the job succeeded shows the
+    # same state as the SUCCEEDED event's. A client must not get that state twice.
+    alice, _ = users
+    tenant = await alice.tenant()
+    job_id = await enqueue(runtime, tenant, {"seconds": 0.2})
+    await wait_status(runtime, job_id, within=20)
+    async with alice.socket() as ws:
+        await subscribe(ws, "all")
+        # Until the subscription is listening: events naming the finished job.
+        first: dict[str, Any] | None = None
+        while first is None:
+            await _publish_update(runtime, tenant, job_id)
+            with contextlib.suppress(TimeoutError):
+                first = await receive(ws, within=0.2)
+        assert first["payload"]["data"]["jobUpdated"]["status"] == "SUCCEEDED", first
+        for _ in range(3):
+            await _publish_update(runtime, tenant, job_id)
+        with pytest.raises(TimeoutError):  # nothing more: the same state is not sent again
+            await receive(ws, within=0.7)

@@ -20,6 +20,7 @@ from editai.jobs.repository import JobRepository
 from editai.jobs.types import Job
 
 FINISHED = {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED}
+SENT_STATES_KEPT = 1000
 
 
 @strawberry.type
@@ -56,11 +57,14 @@ async def _job_updates(info: Info, id: strawberry.ID | None) -> AsyncGenerator[J
         async with runtime.sessions.tenant(scope.profile_id, scope.user_id) as session:
             return await JobRepository(session).get(job_id)
 
+    # The state last sent per job (oldest first out: an all-jobs subscription lives long).
+    sent: dict[uuid.UUID, tuple[object, ...]] = {}
     async with runtime.events.subscribe() as inbox:
         if wanted is not None:
             current = await load(wanted)
             if current is None:
                 raise NotFound("Job not found")
+            sent[current.id] = _state(current)
             yield Job.from_model(current)
             if current.status in FINISHED:
                 return
@@ -73,6 +77,18 @@ async def _job_updates(info: Info, id: strawberry.ID | None) -> AsyncGenerator[J
             job = await load(event.job_id)
             if job is None:  # the hook and RLS decide, not the event's claim
                 continue
+            # Events outrun reads: two events read after the last change show one state
+            # (e.g. a progress write's and the SUCCEEDED one's): sent once.
+            state = _state(job)
+            if sent.get(job.id) == state:
+                continue
+            sent[job.id] = state
+            while len(sent) > SENT_STATES_KEPT:
+                del sent[next(iter(sent))]
             yield Job.from_model(job)
             if wanted is not None and job.status in FINISHED:
                 return
+
+
+def _state(job: JobModel) -> tuple[object, ...]:
+    return (job.status, job.progress, job.attempts, job.error, job.updated_at)
