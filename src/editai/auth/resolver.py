@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from editai.auth.principal import Principal, ProfileContext
 from editai.auth.tokens import TokenVerifier, bearer_token
 from editai.db.connection_health import retry_on_connection_loss
-from editai.db.tenancy import SessionFactory
+from editai.db.tenancy import SessionFactory, enter_profile, tenant_role_of
 from editai.errors import AppError, Forbidden, NotFound, Unauthenticated
 from editai.profiles.repository import AccountRepository
 from editai.settings import Settings
 
+if TYPE_CHECKING:
+    from editai.graphql.operation import OperationDatabase
+
 # The identity read is safe to repeat (a read, then an idempotent ensure): a pooled
 # connection the database dropped while it was in flight costs a retry, not the request.
 IDENTITY_RETRY_SECONDS = 2.0
+# The id an X-Profile-Id that is no UUID is looked up as: no profile has it.
+NO_SUCH_PROFILE = uuid.UUID(int=0)
 
 
 @dataclass(slots=True)
@@ -50,7 +57,15 @@ class IdentityResolver:
         self.sessions = sessions
         self.verifier = verifier
 
-    async def resolve(self, authorization: str | None, profile_header: str | None) -> Identity:
+    async def resolve(
+        self,
+        authorization: str | None,
+        profile_header: str | None,
+        operation: OperationDatabase | None = None,
+    ) -> Identity:
+        """``operation``: the request's database gate, when it has one. On PostgreSQL the
+        profile lookup is then the first statement of the operation's own transaction,
+        and publishes its scope (one connection and three round trips less per request)."""
         identity = Identity()
         try:
             identity.principal = await self._authenticate(authorization)
@@ -59,8 +74,10 @@ class IdentityResolver:
             return identity
         if identity.principal is None:
             return identity
+        if self.sessions.engine.dialect.name != "postgresql":
+            operation = None  # SQLite: reads and writes take their own transactions
         try:
-            identity.profile = await self._profile(identity.principal, profile_header)
+            identity.profile = await self._profile(identity.principal, profile_header, operation)
         except (NotFound, Forbidden) as exc:
             identity.profile_error = exc
         return identity
@@ -73,22 +90,24 @@ class IdentityResolver:
             return None
         return await self.verifier.verify(token)
 
-    async def _profile(self, principal: Principal, header: str | None) -> ProfileContext:
+    async def _profile(
+        self, principal: Principal, header: str | None, operation: OperationDatabase | None
+    ) -> ProfileContext:
         requested: uuid.UUID | None = None
+        invalid_header = False
         if header is not None and header.strip():
             try:
                 requested = uuid.UUID(header.strip())
             except ValueError:
-                requested = None
                 invalid_header = True
-            else:
-                invalid_header = False
+        if operation is not None:
+            # A header that is no UUID enters no profile: looked up as one nobody has.
+            asked = NO_SUCH_PROFILE if invalid_header else requested
+            lookup = functools.partial(self._lookup_and_enter, operation, principal, asked)
         else:
-            invalid_header = False
+            lookup = functools.partial(self._lookup, principal, requested)
         default_id, owner = await retry_on_connection_loss(
-            lambda: self._lookup(principal, requested),
-            what="identity lookup",
-            within=IDENTITY_RETRY_SECONDS,
+            lookup, what="identity lookup", within=IDENTITY_RETRY_SECONDS
         )
         if invalid_header:
             raise NotFound("Profile not found")
@@ -115,8 +134,40 @@ class IdentityResolver:
                 principal.user_id, requested
             )
         if default_id is None:
-            async with self.sessions.system_transaction() as session:
-                accounts = AccountRepository(session)
-                await accounts.ensure_user_with_default_profile(principal.user_id, principal.email)
-                default_id, owner = await accounts.lookup(principal.user_id, requested)
+            default_id, owner = await self._first_sight(principal, requested)
         return default_id, owner
+
+    async def _lookup_and_enter(
+        self, operation: OperationDatabase, principal: Principal, requested: uuid.UUID | None
+    ) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+        """``_lookup`` in the operation's first transaction, which it scopes (PostgreSQL)."""
+        for _ in range(2):
+            try:
+                async with operation.entering(principal.user_id) as session:
+                    default_id, owner = await AccountRepository(session).lookup_and_enter(
+                        principal.user_id, requested, tenant_role_of(session)
+                    )
+                    if default_id is None:
+                        # Its transaction now runs as the tenant role: start afresh once
+                        # the user exists.
+                        raise _FirstSight()
+                    if requested is None:
+                        enter_profile(session, default_id)
+                    else:
+                        enter_profile(session, requested if owner == principal.user_id else None)
+                    return default_id, owner
+            except _FirstSight:
+                await self._first_sight(principal, requested)
+        raise RuntimeError("default profile missing after creation")  # pragma: no cover
+
+    async def _first_sight(
+        self, principal: Principal, requested: uuid.UUID | None
+    ) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+        async with self.sessions.system_transaction() as session:
+            accounts = AccountRepository(session)
+            await accounts.ensure_user_with_default_profile(principal.user_id, principal.email)
+            return await accounts.lookup(principal.user_id, requested)
+
+
+class _FirstSight(Exception):
+    """The caller has no user row yet (first request with this token's subject)."""

@@ -17,11 +17,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, false, inspect, text
+from sqlalchemy import Select, String, bindparam, event, false, func, inspect, select, true
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_loader_criteria
-from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from editai.db.base import ProfileScoped, UserScoped
 from editai.db.engine import begin_sqlite_transaction
@@ -72,6 +72,10 @@ def _touched_classes(state: ORMExecuteState) -> list[type]:
 @event.listens_for(TenantSession, "do_orm_execute")
 def _add_tenant_criteria(state: ORMExecuteState) -> None:
     if not (state.is_select or state.is_insert or state.is_update or state.is_delete):
+        return
+    if not state.is_orm_statement:
+        # Core statements on Table metadata: loader criteria never apply to them (and
+        # adding them costs a cache-key walk). Row-level security is their wall.
         return
     scope = scope_of(state.session)
     if scope.system:
@@ -246,14 +250,18 @@ def _publish_scope_to_postgres(
 ) -> None:
     if connection.dialect.name != "postgresql":
         return
+    if session.info.pop(_PUBLISHED_BY_CALLER, False):
+        # This one transaction's first statement publishes the scope itself (the request's
+        # identity lookup, db/tenancy.py ``scope_settings``): one round trip less.
+        return
     scope = scope_of(session)
     if scope.system:
         return
-    role = session.info.get("editai.tenant_role")
+    role = session.info.get(_ROLE_KEY)
     # One round trip. set_config('role', ..., true) is SET LOCAL ROLE: the transaction drops
     # to the non-owner role, so row-level security applies to everything it runs.
     connection.execute(
-        _SET_SCOPE_WITH_ROLE_SQL if role else _SET_SCOPE_SQL,
+        _SET_SCOPE_WITH_ROLE if role else _SET_SCOPE,
         {
             "profile_id": str(scope.profile_id) if scope.profile_id else "",
             "user_id": str(scope.user_id) if scope.user_id else "",
@@ -262,15 +270,54 @@ def _publish_scope_to_postgres(
     )
 
 
-_SET_SCOPE_SQL = text(
-    "SELECT set_config('app.profile_id', :profile_id, true), "
-    "set_config('app.user_id', :user_id, true)"
-)
-_SET_SCOPE_WITH_ROLE_SQL = text(
-    "SELECT set_config('role', :role, true), "
-    "set_config('app.profile_id', :profile_id, true), "
-    "set_config('app.user_id', :user_id, true)"
-)
+_ROLE_KEY = "editai.tenant_role"
+_PUBLISHED_BY_CALLER = "editai.scope_published_by_caller"
+
+
+def scope_settings(
+    profile_id: ColumnElement[Any], user_id: ColumnElement[Any], role: ColumnElement[Any] | None
+) -> list[ColumnElement[Any]]:
+    """The columns that publish a scope to row-level security, transaction-local.
+
+    ``profile_setting`` is the profile id the policies will compare against ('' for none).
+    Every statement that publishes a scope is built from these.
+    """
+    columns: list[ColumnElement[Any]] = []
+    if role is not None:
+        columns.append(func.set_config("role", role, true()).label("role_setting"))
+    columns.append(func.set_config("app.profile_id", profile_id, true()).label("profile_setting"))
+    columns.append(func.set_config("app.user_id", user_id, true()).label("user_setting"))
+    return columns
+
+
+def _set_scope_statement(*, with_role: bool) -> Select[Any]:
+    role = bindparam("role", type_=String) if with_role else None
+    profile_id, user_id = bindparam("profile_id", type_=String), bindparam("user_id", type_=String)
+    return select(*scope_settings(profile_id, user_id, role))
+
+
+_SET_SCOPE = _set_scope_statement(with_role=False)
+_SET_SCOPE_WITH_ROLE = _set_scope_statement(with_role=True)
+
+
+def tenant_role_of(session: AsyncSession) -> str | None:
+    """The role tenant transactions of ``session`` run as (PostgreSQL), or None."""
+    role = session.sync_session.info.get(_ROLE_KEY)
+    return role if isinstance(role, str) else None
+
+
+def enter_profile(session: AsyncSession, profile_id: uuid.UUID | None) -> None:
+    """Narrow a user's session to one of its profiles (or to none), from now on.
+
+    For the request whose first statement found out which profile it works in and
+    published it to row-level security itself; the ORM hook follows from here.
+    """
+    scope = scope_of(session)
+    if scope.system or scope.user_id is None or scope.profile_id is not None:
+        raise TenancyViolation(f"only a user's session enters a profile ({scope.describe()})")
+    session.sync_session.info[_SCOPE_KEY] = TenantScope(
+        user_id=scope.user_id, profile_id=profile_id
+    )
 
 
 class SessionFactory:
@@ -291,7 +338,7 @@ class SessionFactory:
         session = self._maker() if reusable else self._maker(close_resets_only=False)
         session.sync_session.info[_SCOPE_KEY] = scope
         if self.tenant_role:
-            session.sync_session.info["editai.tenant_role"] = self.tenant_role
+            session.sync_session.info[_ROLE_KEY] = self.tenant_role
         return session
 
     def tenant(
@@ -301,6 +348,14 @@ class SessionFactory:
         if profile_id is None and user_id is None:
             raise TenancyViolation("a tenant session needs a user or a profile")
         return self._new(TenantScope(user_id=user_id, profile_id=profile_id), reusable=reusable)
+
+    def user_entering_profile(self, user_id: uuid.UUID) -> AsyncSession:
+        """A session for one user, whose first transaction publishes its scope itself
+        (``scope_settings`` in its first statement) and then ``enter_profile``."""
+        session = self._new(TenantScope(user_id=user_id), reusable=False)
+        if self.engine.dialect.name == "postgresql":
+            session.sync_session.info[_PUBLISHED_BY_CALLER] = True
+        return session
 
     def unscoped(self) -> AsyncSession:
         """A session with no scope at all: any scoped model it touches raises."""

@@ -122,6 +122,29 @@ class OperationDatabase:
                 self._loaders = None
 
     @contextlib.asynccontextmanager
+    async def entering(self, user_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
+        """The block that opens the operation's session for a user whose profile its first
+        statement finds out and publishes itself (PostgreSQL: the request's identity lookup
+        and its tenant set-up in one round trip; see ``SessionFactory.user_entering_profile``).
+
+        Before any other block. On failure the session is let go, so a retry (a lost
+        connection) starts from a fresh one.
+        """
+        async with self._turn:
+            if self._ended:
+                raise OperationEnded()
+            if self._session is not None:
+                raise RuntimeError("the operation's session is already open")
+            session = self._sessions.user_entering_profile(user_id)
+            self._session = session
+            try:
+                yield session
+            except BaseException:
+                self._session = None
+                await _release(session)
+                raise
+
+    @contextlib.asynccontextmanager
     async def _block(self) -> AsyncIterator[AsyncSession]:
         async with self._turn:
             if self._ended:

@@ -27,7 +27,7 @@ from editai.auth.resolver import Identity, IdentityResolver
 from editai.errors import AppError, OperationTimedOut, ServiceUnavailable
 from editai.graphql.context import Context
 from editai.graphql.errors import as_app_error, shape_error
-from editai.graphql.operation import operation_scope
+from editai.graphql.operation import OperationDatabase, current_operation, operation_scope
 from editai.graphql.transport_ws import OperationScopedTransportWS
 from editai.graphql.uploads import (
     CSRF_MESSAGE,
@@ -160,7 +160,9 @@ class EditAIGraphQL(GraphQL[Context, None]):
             identity = Identity()
         else:
             identity = await self._identify(
-                request.headers.get("authorization"), request.headers.get("x-profile-id")
+                request.headers.get("authorization"),
+                request.headers.get("x-profile-id"),
+                current_operation(),
             )
             request.state.identity = identity
             if is_multipart(request):
@@ -177,8 +179,13 @@ class EditAIGraphQL(GraphQL[Context, None]):
             identity=identity,
         )
 
-    async def _identify(self, authorization: str | None, profile_header: str | None) -> Identity:
-        identity = await self.identities.resolve(authorization, profile_header)
+    async def _identify(
+        self,
+        authorization: str | None,
+        profile_header: str | None,
+        operation: OperationDatabase | None = None,
+    ) -> Identity:
+        identity = await self.identities.resolve(authorization, profile_header, operation)
         if identity.principal is not None:
             bind_context(user_id=str(identity.principal.user_id))
         if identity.profile is not None:

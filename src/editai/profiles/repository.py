@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import (
+    Select,
+    String,
+    Uuid,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from editai.db.tenancy import TenancyViolation, scope_settings
 from editai.profiles.models import Profile, User
 
 DEFAULT_PROFILE_NAME = "Default"
@@ -85,16 +100,37 @@ class AccountRepository:
         self, user_id: uuid.UUID, requested: uuid.UUID | None
     ) -> tuple[uuid.UUID | None, uuid.UUID | None]:
         """(the user's default profile id, the owner of the requested profile) in one query."""
-        condition = and_(Profile.user_id == user_id, Profile.is_default.is_(True))
+        rows = (await self.session.execute(_identity_rows(user_id, requested))).all()
+        return _default_and_owner(rows, user_id, requested)
+
+    async def lookup_and_enter(
+        self, user_id: uuid.UUID, requested: uuid.UUID | None, role: str | None
+    ) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+        """``lookup``, and in the same statement the transaction's scope published to
+        row-level security (PostgreSQL; a session from ``user_entering_profile``): the
+        user, the role, and the profile entered, which is the requested one if the user
+        owns it, else the user's default if none was requested, else none.
+
+        The lookup reads across users (FORBIDDEN vs NOT_FOUND): its plan and its
+        permissions are fixed before the statement runs, as the connecting role, and the
+        role switch applies from the next statement on.
+        """
+        statement = _lookup_and_enter_statement(requested is not None, role is not None)
+        params: dict[str, Any] = {"user_id": user_id, "user_setting": str(user_id)}
         if requested is not None:
-            condition = or_(condition, Profile.id == requested)
-        rows = (
-            await self.session.execute(
-                select(Profile.id, Profile.user_id, Profile.is_default).where(condition)
-            )
-        ).all()
-        default_id = next((r.id for r in rows if r.user_id == user_id and r.is_default), None)
-        owner = next((r.user_id for r in rows if r.id == requested), None)
+            params["requested"] = requested
+        if role is not None:
+            params["role"] = role
+        rows = (await self.session.execute(statement, params)).all()
+        default_id, owner = _default_and_owner(
+            [r for r in rows if r.id is not None], user_id, requested
+        )
+        expected = requested if requested is not None and owner == user_id else None
+        if requested is None:
+            expected = default_id
+        published = rows[0].profile_setting if rows else None
+        if published != (str(expected) if expected is not None else ""):
+            raise TenancyViolation(f"published profile {published!r}, expected {expected}")
         return default_id, owner
 
     async def ensure_user_with_default_profile(self, user_id: uuid.UUID, email: str | None) -> None:
@@ -116,3 +152,46 @@ class AccountRepository:
 def _insert_for(session: AsyncSession) -> Any:
     dialect = session.get_bind().dialect.name
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def _identity_rows(user_id: Any, requested: Any | None) -> Select[Any]:
+    """The user's default profile and the requested one: Core columns, so the tenant
+    hook adds no user filter (the lookup must see another user's profile to say so).
+    The ids are values, or bind parameters for a statement built once."""
+    profiles = Profile.__table__.c
+    condition = and_(profiles.user_id == user_id, profiles.is_default.is_(True))
+    if requested is not None:
+        condition = or_(condition, profiles.id == requested)
+    return select(profiles.id, profiles.user_id, profiles.is_default).where(condition)
+
+
+@functools.cache
+def _lookup_and_enter_statement(with_requested: bool, with_role: bool) -> Select[Any]:
+    """Built once per shape (building it costs more than running it): see
+    ``AccountRepository.lookup_and_enter``."""
+    user_id = bindparam("user_id", type_=Uuid)
+    requested = bindparam("requested", type_=Uuid) if with_requested else None
+    found = _identity_rows(user_id, requested).cte("found")
+    if requested is None:
+        rule = and_(found.c.user_id == user_id, found.c.is_default.is_(True))
+    else:
+        rule = and_(found.c.id == requested, found.c.user_id == user_id)
+    entered = select(cast(found.c.id, String)).where(rule).scalar_subquery()
+    settings = select(
+        *scope_settings(
+            func.coalesce(entered, ""),
+            bindparam("user_setting", type_=String),
+            bindparam("role", type_=String) if with_role else None,
+        )
+    ).subquery("scope")
+    return select(
+        found.c.id, found.c.user_id, found.c.is_default, settings.c.profile_setting
+    ).select_from(settings.outerjoin(found, true()))
+
+
+def _default_and_owner(
+    rows: Sequence[Any], user_id: uuid.UUID, requested: uuid.UUID | None
+) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    default_id = next((r.id for r in rows if r.user_id == user_id and r.is_default), None)
+    owner = next((r.user_id for r in rows if r.id == requested), None)
+    return default_id, owner
