@@ -18,12 +18,13 @@ from typing import Any
 
 from graphql import FieldNode, GraphQLObjectType, Undefined
 from graphql.pyutils import AwaitableOrValue, Path
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from editai.graphql.leaf_fields import LeafFieldExecutionContext
 
 Fields = Iterator[tuple[str, list[FieldNode]]]
 
 
-class SerialMutationExecutionContext(StrawberryGraphQLCoreExecutionContext):
+class SerialMutationExecutionContext(LeafFieldExecutionContext):
     def execute_fields_serially(
         self,
         parent_type: GraphQLObjectType,
