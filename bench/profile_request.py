@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
-import subprocess
 import sys
 import uuid
 from collections import Counter
@@ -77,8 +76,8 @@ async def profile(args: argparse.Namespace) -> int:
                 target = make_target(server, args.query, users[0])
                 await load(target, args.warmup, args.concurrency, None)
                 raw = tmp / "profile.txt"
-                spy = subprocess.Popen(
-                    [
+                spy = await asyncio.create_subprocess_exec(
+                    *[
                         py_spy(),
                         "record",
                         "--pid",
@@ -94,15 +93,14 @@ async def profile(args: argparse.Namespace) -> int:
                         "--nonblocking",
                         "--full-filenames",
                     ],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.PIPE,
-                    text=True,
+                    stdout=asyncio.subprocess.DEVNULL,
+                    stderr=asyncio.subprocess.PIPE,
                 )
                 # A little longer than py-spy samples: the load covers its whole window.
                 await load(target, args.seconds + 1.0, args.concurrency, None)
-                _, err = await asyncio.to_thread(spy.communicate)
+                _, err = await spy.communicate()
                 if spy.returncode != 0 or not raw.exists():
-                    raise SystemExit(f"py-spy failed ({spy.returncode}): {err.strip()}")
+                    raise SystemExit(f"py-spy failed ({spy.returncode}): {err.decode().strip()}")
                 stats = parse_collapsed(raw.read_text())
                 if args.keep:
                     args.keep.mkdir(parents=True, exist_ok=True)

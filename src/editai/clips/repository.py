@@ -5,12 +5,14 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from editai.clips.models import Clip
+from editai.db.rows import mapped_columns
 from editai.pagination import Cursor, newest_first_after
 
 
@@ -29,8 +31,10 @@ class ClipRepository:
 
     async def first_per_project(
         self, project_ids: Sequence[uuid.UUID], limit: int, after: Cursor | None
-    ) -> dict[uuid.UUID, list[Clip]]:
-        """Up to ``limit`` clips of each project, newest first, in ONE query (window function)."""
+    ) -> dict[uuid.UUID, list[Any]]:
+        """Up to ``limit`` clips of each project, newest first, in ONE query (window function).
+
+        Rows with the clip's attributes, not instances (db/rows.py): a read-only page."""
         rank = (
             func.row_number()
             .over(partition_by=Clip.project_id, order_by=(Clip.created_at.desc(), Clip.id.desc()))
@@ -42,9 +46,11 @@ class ClipRepository:
         ranked = inner.subquery()
         clip = aliased(Clip, ranked)
         stmt = (
-            select(clip).where(ranked.c.rank <= limit).order_by(ranked.c.project_id, ranked.c.rank)
+            select(*mapped_columns(clip))
+            .where(ranked.c.rank <= limit)
+            .order_by(ranked.c.project_id, ranked.c.rank)
         )
-        grouped: dict[uuid.UUID, list[Clip]] = defaultdict(list)
-        for row in (await self.session.scalars(stmt)).all():
+        grouped: dict[uuid.UUID, list[Any]] = defaultdict(list)
+        for row in (await self.session.execute(stmt)).all():
             grouped[row.project_id].append(row)
         return grouped

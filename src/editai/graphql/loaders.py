@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from strawberry.dataloader import DataLoader
 
@@ -33,7 +33,8 @@ class Loaders:
     def __init__(self, database: OperationDatabase) -> None:
         self.database = database
         self.project = DataLoader[uuid.UUID, Project | None](self._load_projects)
-        self.clips_page = DataLoader[ClipPageKey, list[Clip]](self._load_clip_pages)
+        # Rows with the clip's attributes (ClipRepository.first_per_project), not instances.
+        self.clips_page = DataLoader[ClipPageKey, list[Any]](self._load_clip_pages)
         self.segments = DataLoader[uuid.UUID, list[Segment]](self._load_segments)
         self.voiceovers = DataLoader[uuid.UUID, list[Voiceover]](self._load_voiceovers)
         self.clip = DataLoader[uuid.UUID, Clip | None](self._load_clips)
@@ -45,8 +46,8 @@ class Loaders:
         found = {p.id: p for p in rows}
         return [found.get(i) for i in ids]
 
-    async def _load_clip_pages(self, keys: Sequence[ClipPageKey]) -> list[list[Clip]]:
-        results: dict[ClipPageKey, list[Clip]] = {}
+    async def _load_clip_pages(self, keys: Sequence[ClipPageKey]) -> list[list[Any]]:
+        results: dict[ClipPageKey, list[Any]] = {}
         # One query per distinct (limit, cursor) — in practice one for the whole page.
         by_window: dict[tuple[int, str | None], list[uuid.UUID]] = {}
         for project_id, limit, after in keys:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from editai.db.rows import mapped_columns
 from editai.pagination import Page, PageRequest, newest_first_after
 from editai.projects.models import Project, ProjectStatus
 
@@ -34,13 +36,18 @@ class ProjectRepository:
 
     async def list_for_profile(
         self, page: PageRequest, status: ProjectStatus | None = None
-    ) -> Page[Project]:
-        stmt = select(Project).order_by(Project.created_at.desc(), Project.id.desc())
+    ) -> Page[Any]:
+        """A page of the profile's projects, newest first: rows with the project's
+        attributes, not instances (nothing reads them to change them)."""
+        # Rows, not instances (db/rows.py): a page read only to be shown.
+        stmt = select(*mapped_columns(Project)).order_by(
+            Project.created_at.desc(), Project.id.desc()
+        )
         if status is not None:
             stmt = stmt.where(Project.status == status)
         if page.after is not None:
             stmt = stmt.where(newest_first_after(Project.created_at, Project.id, page.after))
-        rows = list((await self.session.scalars(stmt.limit(page.first + 1))).all())
+        rows = list((await self.session.execute(stmt.limit(page.first + 1))).all())
         return Page(rows[: page.first], len(rows) > page.first, page.after is not None)
 
     async def count_for_profile(self, status: ProjectStatus | None = None) -> int:

@@ -37,7 +37,7 @@ class ProjectService:
             raise NotFound("Project not found")
         return project
 
-    async def list(self, page: PageRequest, status: ProjectStatus | None) -> Page[Project]:
+    async def list(self, page: PageRequest, status: ProjectStatus | None) -> Page[Any]:
         return await self.repo.list_for_profile(page, status)
 
     async def create(self, changes: ProjectChanges) -> Project:
