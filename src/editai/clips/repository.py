@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -35,22 +36,38 @@ class ClipRepository:
         """Up to ``limit`` clips of each project, newest first, in ONE query (window function).
 
         Rows with the clip's attributes, not instances (db/rows.py): a read-only page."""
-        rank = (
-            func.row_number()
-            .over(partition_by=Clip.project_id, order_by=(Clip.created_at.desc(), Clip.id.desc()))
-            .label("rank")
-        )
-        inner = select(Clip, rank).where(Clip.project_id.in_(project_ids))
+        params: dict[str, Any] = {"project_ids": list(project_ids), "limit": limit}
         if after is not None:
-            inner = inner.where(newest_first_after(Clip.created_at, Clip.id, after))
-        ranked = inner.subquery()
-        clip = aliased(Clip, ranked)
-        stmt = (
-            select(*mapped_columns(clip))
-            .where(ranked.c.rank <= limit)
-            .order_by(ranked.c.project_id, ranked.c.rank)
-        )
+            params |= {"after_created_at": after.created_at, "after_id": after.id}
+        stmt = _first_per_project_statement(after is not None)
         grouped: dict[uuid.UUID, list[Any]] = defaultdict(list)
-        for row in (await self.session.execute(stmt)).all():
+        for row in (await self.session.execute(stmt, params)).all():
             grouped[row.project_id].append(row)
         return grouped
+
+
+@functools.cache
+def _first_per_project_statement(with_cursor: bool) -> Select[Any]:
+    """Built once per shape, values bound at execution (building it cost more than the
+    query: an alias, a subquery, a label per column)."""
+    rank = (
+        func.row_number()
+        .over(partition_by=Clip.project_id, order_by=(Clip.created_at.desc(), Clip.id.desc()))
+        .label("rank")
+    )
+    inner = select(Clip, rank).where(Clip.project_id.in_(bindparam("project_ids", expanding=True)))
+    if with_cursor:
+        inner = inner.where(
+            newest_first_after(
+                Clip.created_at,
+                Clip.id,
+                Cursor(bindparam("after_created_at"), bindparam("after_id")),  # type: ignore[arg-type]
+            )
+        )
+    ranked = inner.subquery()
+    clip = aliased(Clip, ranked)
+    return (
+        select(*mapped_columns(clip))
+        .where(ranked.c.rank <= bindparam("limit"))
+        .order_by(ranked.c.project_id, ranked.c.rank)
+    )
