@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from editai.db.rows import mapped_columns
-from editai.pagination import Page, PageRequest, newest_first_after
+from editai.pagination import Cursor, Page, PageRequest, newest_first_after
 from editai.projects.models import Project, ProjectStatus
 
 
@@ -39,15 +40,13 @@ class ProjectRepository:
     ) -> Page[Any]:
         """A page of the profile's projects, newest first: rows with the project's
         attributes, not instances (nothing reads them to change them)."""
-        # Rows, not instances (db/rows.py): a page read only to be shown.
-        stmt = select(*mapped_columns(Project)).order_by(
-            Project.created_at.desc(), Project.id.desc()
-        )
+        params: dict[str, Any] = {"limit": page.first + 1}
         if status is not None:
-            stmt = stmt.where(Project.status == status)
+            params["status"] = status
         if page.after is not None:
-            stmt = stmt.where(newest_first_after(Project.created_at, Project.id, page.after))
-        rows = list((await self.session.execute(stmt.limit(page.first + 1))).all())
+            params |= {"after_created_at": page.after.created_at, "after_id": page.after.id}
+        stmt = _page_statement(status is not None, page.after is not None)
+        rows = list((await self.session.execute(stmt, params)).all())
         return Page(rows[: page.first], len(rows) > page.first, page.after is not None)
 
     async def count_for_profile(self, status: ProjectStatus | None = None) -> int:
@@ -62,3 +61,16 @@ class ProjectRepository:
     async def delete(self, project_id: uuid.UUID) -> int:
         result = await self.session.execute(delete(Project).where(Project.id == project_id))
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+@functools.cache
+def _page_statement(with_status: bool, with_cursor: bool) -> Select[Any]:
+    """``list_for_profile``'s statement, built once per shape (rows, not instances:
+    db/rows.py), values bound per call."""
+    stmt = select(*mapped_columns(Project)).order_by(Project.created_at.desc(), Project.id.desc())
+    if with_status:
+        stmt = stmt.where(Project.status == bindparam("status"))
+    if with_cursor:
+        after = Cursor(bindparam("after_created_at"), bindparam("after_id"))  # type: ignore[arg-type]
+        stmt = stmt.where(newest_first_after(Project.created_at, Project.id, after))
+    return stmt.limit(bindparam("limit"))
