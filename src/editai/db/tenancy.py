@@ -10,6 +10,7 @@ catches what the ORM hook cannot see (``text()``, Core statements).
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from collections.abc import AsyncIterator, Mapping
@@ -21,6 +22,7 @@ from sqlalchemy import Select, String, bindparam, event, false, func, inspect, s
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_loader_criteria
+from sqlalchemy.orm.util import LoaderCriteriaOption
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from editai.db.base import ProfileScoped, UserScoped
@@ -93,8 +95,16 @@ def _add_tenant_criteria(state: ORMExecuteState) -> None:
         raise TenancyViolation(
             f"user-scoped model queried by a session without a user ({scope.describe()})"
         )
-    profile_id = scope.profile_id
-    user_id = scope.user_id
+    state.statement = state.statement.options(*_criteria_for(scope.profile_id, scope.user_id))
+
+
+@functools.lru_cache(maxsize=4096)
+def _criteria_for(
+    profile_id: uuid.UUID | None, user_id: uuid.UUID | None
+) -> tuple[LoaderCriteriaOption, LoaderCriteriaOption]:
+    """The two loader criteria of a scope, built once per scope (building them was a
+    visible share of every statement). Keyed by the exact ids they filter on, so an
+    entry only ever serves the scope it was built for."""
     # The ids are closure variables, tracked as bound parameters of the cached lambda:
     # never default arguments, which the statement cache would freeze.
     profile_criteria = (
@@ -118,7 +128,7 @@ def _add_tenant_criteria(state: ORMExecuteState) -> None:
         if user_id is not None
         else with_loader_criteria(UserScoped, lambda cls: false(), include_aliases=True)
     )
-    state.statement = state.statement.options(profile_criteria, user_criteria)
+    return profile_criteria, user_criteria
 
 
 _MISSING = object()
