@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import insert
 
 from editai.clips.models import Clip
+from editai.media.downloads import download_url, one_expiry_per_request
 from editai.media.storage import StoragePathError
 from tests.media_access.conftest import Env, Samples
 
@@ -240,3 +241,21 @@ async def test_clip_download_url_prefers_the_export(env: Env, samples: Samples) 
     assert urlsplit(urls[1]).path == f"/media/{storage.relative(exported)}"
     assert (await env.client.get(urls[0])).content == samples.video
     assert (await env.client.get(urls[1])).content == samples.video_b
+
+
+async def test_one_file_gets_one_url_throughout_a_request(env: Env, samples: Samples) -> None:
+    """Every URL a request signs counts its TTL from the request's start: two fields
+    naming one file answer the same URL even when a second ticks between them."""
+    url, relative = await uploaded(env, samples)
+    with one_expiry_per_request():
+        first = download_url(env.runtime, relative)
+        await asyncio.sleep(1.05)  # across a second boundary, for certain
+        second = download_url(env.runtime, relative)
+    assert first == second
+    # Outside a request (a job, a script) each URL counts from its own moment.
+    await asyncio.sleep(1.05)
+    assert download_url(env.runtime, relative) != first
+    # And the request-wide URL is a real one.
+    assert first is not None
+    assert (await env.client.get(first)).status_code == 200
+    assert urlsplit(url).path == urlsplit(first).path

@@ -44,6 +44,7 @@ from editai.graphql.uploads import (
 )
 from editai.http_errors import error_body, internal_error_response
 from editai.logging import bind_context, get_logger
+from editai.media.downloads import one_expiry_per_request
 from editai.runtime import Runtime
 
 log = get_logger("editai.graphql")
@@ -82,10 +83,11 @@ class EditAIGraphQL(GraphQL[Context, None]):
         try:
             # The request is one operation: it owns its database gate, closed here
             # however the request ends (graphql/operation.py).
-            async with operation_scope(
-                self.services.sessions, lambda: _identity_of(request).session_scope()
-            ):
-                response = await self._respond(request)
+            with one_expiry_per_request():
+                async with operation_scope(
+                    self.services.sessions, lambda: _identity_of(request).session_scope()
+                ):
+                    response = await self._respond(request)
         except Exception as exc:
             response = self._failure_response(exc)
         finally:

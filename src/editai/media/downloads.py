@@ -11,7 +11,9 @@ import asyncio
 import os
 import stat
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from starlette.requests import Request
@@ -20,12 +22,28 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 from editai.media.storage import MediaStorage, StoragePathError
 from editai.runtime import Runtime
 
+# When the current request started: every URL it signs counts its TTL from then, so one
+# file gets one URL throughout an answer (two fields naming it used to differ when a
+# second ticked between them, which defeats client caches keyed by URL).
+_signed_from: ContextVar[float | None] = ContextVar("editai_signed_from", default=None)
+
+
+@contextmanager
+def one_expiry_per_request() -> Iterator[None]:
+    token = _signed_from.set(time.time())
+    try:
+        yield
+    finally:
+        _signed_from.reset(token)
+
 
 def download_url(runtime: Runtime, relative: str | None) -> str | None:
     """A URL (relative to the server) for a stored file, valid for the configured TTL."""
     if not relative:
         return None
-    return runtime.storage.signed_url(relative, runtime.settings.media_url_ttl_seconds)
+    return runtime.storage.signed_url(
+        relative, runtime.settings.media_url_ttl_seconds, now=_signed_from.get()
+    )
 
 
 def _regular_file(storage: MediaStorage, relative: str) -> tuple[Path, os.stat_result] | None:
