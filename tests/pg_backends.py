@@ -43,18 +43,24 @@ class Kill:
     ended: float
 
 
+async def admin_fetch(query: str, *args: Any) -> list[asyncpg.Record]:
+    """Run ``query`` on a fresh admin connection (the ``postgres`` database: never one of
+    the test database's backends, so never a victim of a kill)."""
+    admin = await asyncpg.connect(_dsn(ADMIN_URL), timeout=5)
+    try:
+        return await admin.fetch(query, *args)
+    finally:
+        await admin.close()
+
+
 async def kill_backends(database_url: str, *, application_name: str | None = None) -> Kill:
     """Terminate the client backends of ``database_url``'s database; returns once every
     one of them has exited. ``application_name``: only the backends of connections that
     gave that name (e.g. the job event bus's LISTEN connection)."""
     database = make_url(database_url).database
-    admin = await asyncpg.connect(_dsn(ADMIN_URL), timeout=5)
-    try:
-        started = time.monotonic()
-        rows = await admin.fetch(_TERMINATE, database, application_name)
-        ended = time.monotonic()
-    finally:
-        await admin.close()
+    started = time.monotonic()
+    rows = await admin_fetch(_TERMINATE, database, application_name)
+    ended = time.monotonic()
     # False: the backend had already exited (nothing to signal), or outlived the timeout.
     alive = await backend_pids(database_url) & {row["pid"] for row in rows if not row["gone"]}
     assert not alive, f"backends still alive 10 s after pg_terminate_backend: {alive}"
@@ -70,18 +76,13 @@ async def terminate_backends(
 
 async def backend_pids(database_url: str, *, application_name: str | None = None) -> set[int]:
     """The client backends connected to ``database_url``'s database right now."""
-    database = make_url(database_url).database
-    admin = await asyncpg.connect(_dsn(ADMIN_URL), timeout=5)
-    try:
-        rows = await admin.fetch(
-            "SELECT pid FROM pg_stat_activity WHERE datname = $1 "
-            "AND backend_type = 'client backend' AND pid <> pg_backend_pid() "
-            "AND ($2::text IS NULL OR application_name = $2)",
-            database,
-            application_name,
-        )
-    finally:
-        await admin.close()
+    rows = await admin_fetch(
+        "SELECT pid FROM pg_stat_activity WHERE datname = $1 "
+        "AND backend_type = 'client backend' AND pid <> pg_backend_pid() "
+        "AND ($2::text IS NULL OR application_name = $2)",
+        make_url(database_url).database,
+        application_name,
+    )
     return {row["pid"] for row in rows}
 
 
@@ -94,15 +95,11 @@ async def idle_in_transaction(database_url: str, *, within: float = 3.0) -> list
     database = make_url(database_url).database
     deadline = time.monotonic() + within
     while True:
-        admin = await asyncpg.connect(_dsn(ADMIN_URL), timeout=5)
-        try:
-            rows = await admin.fetch(
-                "SELECT pid, state, application_name, left(query, 200) AS query "
-                "FROM pg_stat_activity WHERE datname = $1 AND state LIKE 'idle in transaction%'",
-                database,
-            )
-        finally:
-            await admin.close()
+        rows = await admin_fetch(
+            "SELECT pid, state, application_name, left(query, 200) AS query "
+            "FROM pg_stat_activity WHERE datname = $1 AND state LIKE 'idle in transaction%'",
+            database,
+        )
         if not rows or time.monotonic() > deadline:
             return [dict(row) for row in rows]
         await asyncio.sleep(0.1)

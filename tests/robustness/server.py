@@ -19,13 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 from sqlalchemy.engine import make_url
 
 from editai.integrations.errors import ProviderError
 from editai.settings import Settings
 from tests.conftest import TEST_JWT_SECRET, TEST_SECRET_KEY, make_settings, migrated_engine
-from tests.databases import ADMIN_URL, _dsn
+from tests.pg_backends import admin_fetch
 from tests.test_serve import _clean_env, _free_port, _serve
 
 POOL_SIZE = 10
@@ -155,17 +154,12 @@ def _is_provider_job_error(entry: dict[str, Any]) -> bool:
 
 async def pg_connections(database_url: str) -> list[dict[str, Any]]:
     """The backends connected to the test database (seen from the admin database)."""
-    name = make_url(database_url).database
-    conn = await asyncpg.connect(_dsn(ADMIN_URL), timeout=5)
-    try:
-        rows = await conn.fetch(
-            "SELECT pid, state, backend_type, left(query, 200) AS query, "
-            "extract(epoch FROM now() - state_change) AS state_seconds "
-            "FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-            name,
-        )
-    finally:
-        await conn.close()
+    rows = await admin_fetch(
+        "SELECT pid, state, backend_type, left(query, 200) AS query, "
+        "extract(epoch FROM now() - state_change) AS state_seconds "
+        "FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+        make_url(database_url).database,
+    )
     return [dict(r) for r in rows]
 
 
