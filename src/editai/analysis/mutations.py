@@ -7,6 +7,7 @@ from editai.analysis.types import Analyzer, AnalyzeVideoInput
 from editai.graphql.context import Info
 from editai.graphql.ids import parse_id
 from editai.jobs.types import Job
+from editai.projects.service import project_target
 
 
 @strawberry.type
@@ -21,7 +22,7 @@ class AnalysisMutation:
         profile = info.context.profile()
         project = parse_id(project_id, "Project")
         analyzer = Analyzer((input or AnalyzeVideoInput()).analyzer)
-        async with info.context.unit_of_work() as session:
+        async with info.context.unit_of_work(project_target(project)) as session:
             service = AnalysisService(
                 session, info.context.job_service(session), info.context.settings
             )

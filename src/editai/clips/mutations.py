@@ -4,10 +4,11 @@ import strawberry
 
 from editai.clips.inputs import ExportClipsInput, GenerateClipsInput
 from editai.clips.models import ClipAspect
-from editai.clips.service import ClipService, ExportRequest, GenerateClipsRequest
+from editai.clips.service import ClipService, ExportRequest, GenerateClipsRequest, export_targets
 from editai.graphql.context import Info
 from editai.graphql.ids import parse_id
 from editai.jobs.types import Job
+from editai.projects.service import project_target
 
 
 @strawberry.type
@@ -25,7 +26,7 @@ class ClipMutation:
             aspect=ClipAspect(given.aspect),
             accurate=given.accurate,
         )
-        async with info.context.unit_of_work() as session:
+        async with info.context.unit_of_work(project_target(project)) as session:
             service = ClipService(session, info.context.job_service(session))
             job = await service.generate_raw_clips(project, request)
         return Job.from_model(job)
@@ -48,7 +49,8 @@ class ClipMutation:
             ducking_db=given.ducking_db,
             voiceover_subtitles=given.voiceover_subtitles,
         )
-        async with info.context.unit_of_work() as session:
+        targets = export_targets(ids, request.voiceover_id)
+        async with info.context.unit_of_work(*targets) as session:
             service = ClipService(session, info.context.job_service(session))
             job = await service.export_clips(ids, request)
         return Job.from_model(job)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from editai.clips.models import Clip, ClipAspect, ClipStatus
 from editai.clips.repository import ClipRepository
 from editai.clips.voiceovers import voiceover_for_export
+from editai.db.targets import Target
 from editai.errors import BadUserInput, NotFound
 from editai.jobs.models import Job, JobKind
 from editai.jobs.service import JobService
@@ -26,6 +27,24 @@ MAX_EXPORT_CLIPS = 50
 MIN_EXPORT_HEIGHT, MAX_EXPORT_HEIGHT = 144, 2160
 MAX_SUBTITLE_CHARS = 500
 MAX_MUTE_RANGES = 50
+CLIP_NOT_FOUND = "Clip not found"
+VOICEOVER_NOT_FOUND = "Voiceover not found"
+
+
+def export_targets(
+    clip_ids: Sequence[uuid.UUID], voiceover_id: uuid.UUID | None
+) -> tuple[Target, ...]:
+    """The clips and voice-over an export names (checked before the write: db/targets.py).
+
+    None when the clip list itself is refused: its BAD_USER_INPUT comes first, as in
+    ``export_clips``.
+    """
+    clips = Target.of(Clip, clip_ids, CLIP_NOT_FOUND)
+    if not 1 <= len(clips.ids) <= MAX_EXPORT_CLIPS:
+        return ()
+    if voiceover_id is None:
+        return (clips,)
+    return (clips, Target.of(Voiceover, voiceover_id, VOICEOVER_NOT_FOUND))
 
 
 @dataclass(frozen=True)
@@ -99,7 +118,7 @@ class ClipService:
         clips = {c.id: c for c in await self.repo.get_many(unique)}
         missing = [i for i in unique if i not in clips]
         if missing:
-            raise NotFound("Clip not found")
+            raise NotFound(CLIP_NOT_FOUND)
         voiceover = await self._voiceover(req)
         if not MIN_EXPORT_HEIGHT <= req.height <= MAX_EXPORT_HEIGHT or req.height % 2:
             raise BadUserInput(
@@ -144,7 +163,7 @@ class ClipService:
             return None
         voiceover = await voiceover_for_export(self.session, req.voiceover_id)
         if voiceover is None:
-            raise NotFound("Voiceover not found")
+            raise NotFound(VOICEOVER_NOT_FOUND)
         return voiceover
 
 

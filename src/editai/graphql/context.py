@@ -14,6 +14,7 @@ from starlette.websockets import WebSocket
 
 from editai.auth.principal import Principal, ProfileContext
 from editai.auth.resolver import Identity
+from editai.db.targets import Target
 from editai.graphql.operation import current_operation
 from editai.jobs.service import JobService
 from editai.runtime import Runtime
@@ -53,9 +54,12 @@ class Context:
         """The session for a block of reads (see ``OperationDatabase.read``)."""
         return current_operation().read(end_transaction=end_transaction)
 
-    def unit_of_work(self) -> AbstractAsyncContextManager[AsyncSession]:
-        """One mutation field = one transaction: committed when it returns, else rolled back."""
-        return current_operation().write()
+    def unit_of_work(self, *targets: Target) -> AbstractAsyncContextManager[AsyncSession]:
+        """One mutation field = one transaction: committed when it returns, else rolled back.
+
+        ``targets``: the rows the mutation names by id (see ``OperationDatabase.write``).
+        """
+        return current_operation().write(targets)
 
     @property
     def session(self) -> AsyncSession:

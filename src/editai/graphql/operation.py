@@ -32,13 +32,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from editai.db.engine import begin_sqlite_transaction
+from editai.db.targets import Target, require_targets
 from editai.db.tenancy import SessionFactory
 from editai.logging import get_logger
 
@@ -106,8 +107,17 @@ class OperationDatabase:
                     await session.commit()  # nothing written: just ends the read
 
     @contextlib.asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncSession]:
-        """One unit of work: committed when the block returns, else rolled back."""
+    async def write(self, targets: Sequence[Target] = ()) -> AsyncIterator[AsyncSession]:
+        """One unit of work: committed when the block returns, else rolled back.
+
+        ``targets``: the rows the write is about. On SQLite they are checked in a read
+        first, so a write about a row this profile cannot see is refused NOT_FOUND
+        without queueing for the write lock (db/targets.py). PostgreSQL has no such
+        lock: there the service's own check, inside the write, is all it takes.
+        """
+        if targets and self._sqlite:
+            async with self.read() as session:
+                await require_targets(session, targets)
         async with self._block() as session:
             if self._sqlite:
                 await begin_sqlite_transaction(session, write=True)

@@ -4,6 +4,7 @@ import strawberry
 
 from editai.graphql.context import Info
 from editai.graphql.ids import parse_id
+from editai.jobs.service import job_target
 from editai.jobs.types import Job
 
 
@@ -13,7 +14,7 @@ class JobMutation:
     async def cancel_job(self, info: Info, id: strawberry.ID) -> Job:
         info.context.profile()
         job_id = parse_id(id, "Job")
-        async with info.context.unit_of_work() as session:
+        async with info.context.unit_of_work(job_target(job_id)) as session:
             job = await info.context.job_service(session).cancel(job_id)
         return Job.from_model(job)
 
@@ -21,6 +22,6 @@ class JobMutation:
     async def retry_job(self, info: Info, id: strawberry.ID) -> Job:
         info.context.profile()
         job_id = parse_id(id, "Job")
-        async with info.context.unit_of_work() as session:
+        async with info.context.unit_of_work(job_target(job_id)) as session:
             job = await info.context.job_service(session).retry(job_id)
         return Job.from_model(job)

@@ -9,12 +9,20 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from editai.db.base import utcnow
+from editai.db.targets import Target
 from editai.db.tenancy import SessionFactory
 from editai.errors import Conflict, NotFound
 from editai.jobs.events import Channel, JobEvent, JobEventBus
 from editai.jobs.models import Job, JobKind, JobStatus
 from editai.jobs.repository import JobRepository
 from editai.pagination import Page, PageRequest
+
+JOB_NOT_FOUND = "Job not found"
+
+
+def job_target(job_id: uuid.UUID) -> Target:
+    """The job a write names (checked before the write: db/targets.py)."""
+    return Target.of(Job, job_id, JOB_NOT_FOUND)
 
 
 class JobService:
@@ -27,7 +35,7 @@ class JobService:
     async def get(self, job_id: uuid.UUID) -> Job:
         job = await self.repo.get(job_id)
         if job is None:
-            raise NotFound("Job not found")
+            raise NotFound(JOB_NOT_FOUND)
         return job
 
     async def list(self, page: PageRequest, status: JobStatus | None) -> Page[Job]:
@@ -54,7 +62,7 @@ class JobService:
     async def cancel(self, job_id: uuid.UUID) -> Job:
         job = await self.repo.get(job_id, for_update=True)
         if job is None:
-            raise NotFound("Job not found")
+            raise NotFound(JOB_NOT_FOUND)
         if job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
             raise Conflict(f"The job has already finished ({job.status.value})")
         await self._cancel([job])
@@ -87,7 +95,7 @@ class JobService:
     async def retry(self, job_id: uuid.UUID) -> Job:
         job = await self.repo.get(job_id, for_update=True)
         if job is None:
-            raise NotFound("Job not found")
+            raise NotFound(JOB_NOT_FOUND)
         if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
             raise Conflict("Only a FAILED or CANCELLED job can be retried")
         job.status = JobStatus.QUEUED

@@ -8,7 +8,7 @@ from editai.graphql.context import Info
 from editai.graphql.ids import parse_id
 from editai.graphql.inputs import given
 from editai.jobs.service import cancel_jobs_of_profile
-from editai.profiles.service import ProfileChanges, ProfileService
+from editai.profiles.service import ProfileChanges, ProfileService, profile_target
 from editai.profiles.types import CreateProfileInput, Profile, UpdateProfileInput
 
 
@@ -51,7 +51,7 @@ class ProfileMutation:
             elevenlabs_api_key=given(input.elevenlabs_api_key),
             gemini_api_key=given(input.gemini_api_key),
         )
-        async with info.context.unit_of_work():
+        async with info.context.unit_of_work(profile_target(profile_id)):
             profile = await _service(info).update(profile_id, changes)
         return Profile.from_model(profile)
 
@@ -59,7 +59,7 @@ class ProfileMutation:
     async def set_default_profile(self, info: Info, id: strawberry.ID) -> Profile:
         info.context.principal()
         profile_id = parse_id(id, "Profile")
-        async with info.context.unit_of_work():
+        async with info.context.unit_of_work(profile_target(profile_id)):
             profile = await _service(info).set_default(profile_id)
         return Profile.from_model(profile)
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from editai.crypto import encrypt_secret
+from editai.db.targets import Target
 from editai.errors import BadUserInput, Conflict, NotFound
 from editai.profiles.models import Profile
 from editai.profiles.repository import ProfileRepository, name_key
@@ -23,6 +24,13 @@ DESCRIPTION_MAX = 2000
 MAX_VOICE_ID_CHARS = 200
 MAX_URL_CHARS = 500
 MAX_API_KEY_CHARS = 1000
+PROFILE_NOT_FOUND = "Profile not found"
+
+
+def profile_target(profile_id: uuid.UUID) -> Target:
+    """The profile a write names (checked before the write: db/targets.py). Profiles are
+    user-scoped: another user's profile is simply not found here."""
+    return Target.of(Profile, profile_id, PROFILE_NOT_FOUND)
 
 
 class TtsProvider(StrEnum):
@@ -73,7 +81,7 @@ class ProfileService:
     async def get(self, profile_id: uuid.UUID) -> Profile:
         profile = await self.repo.get(profile_id)
         if profile is None:
-            raise NotFound("Profile not found")
+            raise NotFound(PROFILE_NOT_FOUND)
         return profile
 
     async def create(self, changes: ProfileChanges) -> Profile:
@@ -109,7 +117,7 @@ class ProfileService:
         profile = await self.ensure_deletable(profile_id)
         self.session.expunge(profile)
         if await self.repo.delete(profile_id) != 1:
-            raise NotFound("Profile not found")
+            raise NotFound(PROFILE_NOT_FOUND)
         return profile_id
 
     async def _apply(self, profile: Profile, changes: ProfileChanges, *, creating: bool) -> None:

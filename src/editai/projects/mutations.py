@@ -10,7 +10,7 @@ from editai.errors import BadUserInput
 from editai.graphql.context import Info
 from editai.graphql.ids import parse_id
 from editai.graphql.inputs import given
-from editai.projects.service import ProjectChanges, ProjectService
+from editai.projects.service import ProjectChanges, ProjectService, project_target
 from editai.projects.source_video import SourceVideoService
 from editai.projects.types import CreateProjectInput, Project, UpdateProjectInput
 
@@ -44,7 +44,7 @@ class ProjectMutation:
             description=given(input.description),
             status=given(input.status),
         )
-        async with info.context.unit_of_work() as session:
+        async with info.context.unit_of_work(project_target(project_id)) as session:
             project = await ProjectService(session).update(project_id, changes)
         return Project.from_model(project)
 
@@ -52,7 +52,7 @@ class ProjectMutation:
     async def delete_project(self, info: Info, id: strawberry.ID) -> strawberry.ID:
         profile = info.context.profile()
         project_id = parse_id(id, "Project")
-        async with info.context.unit_of_work() as session:
+        async with info.context.unit_of_work(project_target(project_id)) as session:
             deleted = await ProjectService(session).delete(
                 project_id, jobs=info.context.job_service(session)
             )
@@ -72,7 +72,7 @@ class ProjectMutation:
         upload = uploaded_file(file)
         service = SourceVideoService(info.context.session, info.context.services)
         try:
-            async with info.context.unit_of_work():
+            async with info.context.unit_of_work(project_target(target)):
                 change = await service.replace(target, upload.file, upload.filename)
         except BaseException:
             await service.discard()  # not committed: the new file must not stay

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from editai.db.targets import Target
 from editai.errors import BadUserInput, NotFound
 from editai.jobs.service import JobService
 from editai.pagination import Page, PageRequest
@@ -17,6 +18,7 @@ from editai.validation import UNSET, clean_description, clean_name
 
 NAME_MAX = 200
 DESCRIPTION_MAX = 5000
+PROJECT_NOT_FOUND = "Project not found"
 
 
 @dataclass
@@ -24,6 +26,11 @@ class ProjectChanges:
     name: Any = UNSET
     description: Any = UNSET
     status: Any = UNSET
+
+
+def project_target(project_id: uuid.UUID) -> Target:
+    """The project a write names (checked before the write: db/targets.py)."""
+    return Target.of(Project, project_id, PROJECT_NOT_FOUND)
 
 
 class ProjectService:
@@ -34,7 +41,7 @@ class ProjectService:
     async def get(self, project_id: uuid.UUID) -> Project:
         project = await self.repo.get(project_id)
         if project is None:
-            raise NotFound("Project not found")
+            raise NotFound(PROJECT_NOT_FOUND)
         return project
 
     async def list(self, page: PageRequest, status: ProjectStatus | None) -> Page[Any]:

@@ -5,8 +5,9 @@ import strawberry
 from editai.graphql.context import Info
 from editai.graphql.ids import parse_id
 from editai.jobs.types import Job
+from editai.projects.service import project_target
 from editai.tts.providers import TtsProviderName
-from editai.tts.service import VoiceoverService
+from editai.tts.service import VoiceoverService, voiceover_target
 from editai.tts.types import SynthesizeVoiceoverInput
 
 
@@ -29,7 +30,7 @@ class TtsMutation:
         project = parse_id(project_id, "Project")
         given = input or SynthesizeVoiceoverInput()
         provider = TtsProviderName(given.provider) if given.provider else None
-        async with info.context.unit_of_work() as session:
+        async with info.context.unit_of_work(project_target(project)) as session:
             service = VoiceoverService(
                 session, info.context.settings, info.context.job_service(session)
             )
@@ -42,7 +43,7 @@ class TtsMutation:
     async def delete_voiceover(self, info: Info, id: strawberry.ID) -> strawberry.ID:
         info.context.profile()
         voiceover_id = parse_id(id, "Voiceover")
-        async with info.context.unit_of_work() as session:
+        async with info.context.unit_of_work(voiceover_target(voiceover_id)) as session:
             deleted = await VoiceoverService(session, info.context.settings).delete(voiceover_id)
         # The file goes once the row is gone for good (after the commit).
         await info.context.services.storage.remove_file(deleted.media_path)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from editai.db.targets import Target
 from editai.errors import BadUserInput, NotFound
 from editai.integrations.credentials import ProviderCredentials, credentials_for
 from editai.jobs.models import Job, JobKind
@@ -23,6 +24,7 @@ from editai.tts.providers import (
 )
 from editai.tts.repository import VoiceoverRepository
 
+VOICEOVER_NOT_FOUND = "Voiceover not found"
 ELEVENLABS_KEY_MISSING = (
     "ElevenLabs needs an API key: set elevenlabsApiKey on the profile or EDITAI_ELEVENLABS_API_KEY"
 )
@@ -116,7 +118,7 @@ class VoiceoverService:
     async def get(self, voiceover_id: uuid.UUID) -> Voiceover:
         voiceover = await self.repo.get(voiceover_id)
         if voiceover is None:
-            raise NotFound("Voiceover not found")
+            raise NotFound(VOICEOVER_NOT_FOUND)
         return voiceover
 
     async def delete(self, voiceover_id: uuid.UUID) -> Voiceover:
@@ -125,3 +127,8 @@ class VoiceoverService:
         self.session.expunge(voiceover)
         await self.repo.delete(voiceover_id)
         return voiceover
+
+
+def voiceover_target(voiceover_id: uuid.UUID) -> Target:
+    """The voice-over a write names (checked before the write: db/targets.py)."""
+    return Target.of(Voiceover, voiceover_id, VOICEOVER_NOT_FOUND)
