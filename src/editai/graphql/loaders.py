@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from strawberry.dataloader import DataLoader
 
@@ -24,6 +25,27 @@ if TYPE_CHECKING:
     from editai.graphql.operation import OperationDatabase
 
 ClipPageKey = tuple[uuid.UUID, int, str | None]  # (project id, first + 1, after cursor)
+LoadedT = TypeVar("LoadedT")
+ResultT = TypeVar("ResultT")
+
+
+def when_loaded(pending: Awaitable[LoadedT], build: Callable[[LoadedT], ResultT]) -> ResultT:
+    """``build`` of what a loader returns: at once when it is already loaded, else an
+    awaitable of it, which graphql-core awaits (the field's resolver is a plain function).
+
+    A list's fields whose loads the list resolver made beforehand (projects/prefetch.py)
+    then complete without a coroutine, and so without the task graphql-core's ``gather``
+    wraps around every awaitable field (issue 8: one per project was most of a nested
+    page's scheduling). A failed load raises here, in the field, as an awaited one would.
+    """
+    if isinstance(pending, asyncio.Future) and pending.done():
+        return build(pending.result())
+
+    async def later() -> ResultT:
+        return build(await pending)
+
+    # graphql-core awaits whatever a resolver returns that is awaitable.
+    return cast(ResultT, later())
 
 
 class Loaders:

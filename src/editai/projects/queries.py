@@ -9,6 +9,7 @@ from editai.graphql.ids import parse_id
 from editai.graphql.relay import build_connection
 from editai.pagination import PageRequest
 from editai.projects.models import ProjectStatus as ProjectStatusValue
+from editai.projects.prefetch import prefetch_project_fields
 from editai.projects.service import ProjectService
 from editai.projects.types import Project, ProjectConnection, ProjectStatus
 
@@ -29,6 +30,7 @@ class ProjectQuery:
             result = await ProjectService(session).list(
                 page, ProjectStatusValue(status) if status else None
             )
+        await prefetch_project_fields(info, [p.id for p in result.items])
         return build_connection(
             ProjectConnection,
             [Project.from_model(p) for p in result.items],

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
+from typing import Any
 
 import strawberry
 
 from editai.clips.types import Clip, ClipConnection
 from editai.graphql.context import Info
+from editai.graphql.loaders import ClipPageKey, when_loaded
 from editai.graphql.relay import Connection, build_connection
 from editai.media.downloads import download_url
 from editai.pagination import PageRequest
@@ -78,28 +81,36 @@ class Project:
             download_url=download_url(info.context.services, m.source_path),
         )
 
+    # Plain functions, not coroutines: see ``when_loaded``.
     @strawberry.field(description="Clips of this project, newest first.")
-    async def clips(
-        self, info: Info, first: int | None = 20, after: str | None = None
-    ) -> ClipConnection:
+    def clips(self, info: Info, first: int | None = 20, after: str | None = None) -> ClipConnection:
         page = PageRequest.parse(first, after, info.context.settings.max_page_size)
-        rows = await info.context.loaders.clips_page.load((self._model.id, page.first + 1, after))
-        return build_connection(
-            ClipConnection,
-            [Clip.from_model(c) for c in rows[: page.first]],
-            has_next_page=len(rows) > page.first,
-            has_previous_page=page.after is not None,
-        )
+        pending = info.context.loaders.clips_page.load(clips_page_key(self._model.id, page, after))
+        return when_loaded(pending, lambda rows: _clip_connection(rows, page))
 
     @strawberry.field(description="Detected segments, in time order.")
-    async def segments(self, info: Info) -> list[Segment]:
-        rows = await info.context.loaders.segments.load(self._model.id)
-        return [Segment.from_model(s) for s in rows]
+    def segments(self, info: Info) -> list[Segment]:
+        pending = info.context.loaders.segments.load(self._model.id)
+        return when_loaded(pending, lambda rows: [Segment.from_model(s) for s in rows])
 
     @strawberry.field(description="Synthesized voice-overs of this project, newest first.")
-    async def voiceovers(self, info: Info) -> list[Voiceover]:
-        rows = await info.context.loaders.voiceovers.load(self._model.id)
-        return [Voiceover.from_model(v) for v in rows]
+    def voiceovers(self, info: Info) -> list[Voiceover]:
+        pending = info.context.loaders.voiceovers.load(self._model.id)
+        return when_loaded(pending, lambda rows: [Voiceover.from_model(v) for v in rows])
+
+
+def clips_page_key(project_id: uuid.UUID, page: PageRequest, after: str | None) -> ClipPageKey:
+    """The clips loader's key: one more row than the page, to know if another follows."""
+    return (project_id, page.first + 1, after)
+
+
+def _clip_connection(rows: list[Any], page: PageRequest) -> ClipConnection:
+    return build_connection(
+        ClipConnection,
+        [Clip.from_model(c) for c in rows[: page.first]],
+        has_next_page=len(rows) > page.first,
+        has_previous_page=page.after is not None,
+    )
 
 
 @strawberry.type
