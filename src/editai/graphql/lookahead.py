@@ -11,6 +11,7 @@ for it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
@@ -23,31 +24,53 @@ from graphql import (
 from graphql.execution.collect_fields import collect_sub_fields
 
 
-def selected_arguments(
-    info: GraphQLResolveInfo, path: Sequence[str], field: str
-) -> list[dict[str, Any]]:
-    """The coerced arguments of every selection of ``field`` at ``path`` below the field
-    being resolved (``path`` and ``field`` are schema field names, not aliases), one dict
-    per distinct selection. Empty when the query does not ask for it, or when anything on
-    the way is not a plain object type."""
-    nodes: list[FieldNode] = list(info.field_nodes)
-    parent = get_named_type(info.return_type)
-    definition = None
-    for name in (*path, field):
-        if not isinstance(parent, GraphQLObjectType) or name not in parent.fields:
+@dataclass(frozen=True)
+class Selections:
+    """The fields selected on one object type, by schema field name (aliases merged)."""
+
+    info: GraphQLResolveInfo
+    type: GraphQLObjectType | None
+    nodes: dict[str, list[FieldNode]]
+
+    def arguments(self, field: str) -> list[dict[str, Any]]:
+        """The coerced arguments of every selection of ``field``, one dict per distinct
+        set; empty when the query does not select it."""
+        found = self.nodes.get(field)
+        if not found or self.type is None:
             return []
-        collected = collect_sub_fields(
-            info.schema, info.fragments, info.variable_values, parent, nodes
-        )
-        nodes = [n for group in collected.values() for n in group if n.name.value == name]
-        if not nodes:
-            return []
-        definition = parent.fields[name]
-        parent = get_named_type(definition.type)
-    assert definition is not None  # the loop ran at least once: for ``field``
-    arguments: list[dict[str, Any]] = []
-    for node in nodes:
-        values = get_argument_values(definition, node, info.variable_values)
-        if values not in arguments:
-            arguments.append(values)
-    return arguments
+        definition = self.type.fields[field]
+        distinct: list[dict[str, Any]] = []
+        for node in found:
+            values = get_argument_values(definition, node, self.info.variable_values)
+            if values not in distinct:
+                distinct.append(values)
+        return distinct
+
+
+def selections_at(info: GraphQLResolveInfo, path: Sequence[str]) -> Selections:
+    """The selections at ``path`` (schema field names) below the field being resolved.
+    Empty when the query does not go there, or something on the way is not a plain
+    object type."""
+    parent: Any = get_named_type(info.return_type)
+    selected = _collect(info, parent, list(info.field_nodes))
+    for name in path:
+        if selected is None or name not in selected:
+            return Selections(info, None, {})
+        parent = get_named_type(parent.fields[name].type)  # an object type: it was collected
+        selected = _collect(info, parent, selected[name])
+    if selected is None:
+        return Selections(info, None, {})
+    return Selections(info, parent, selected)
+
+
+def _collect(
+    info: GraphQLResolveInfo, parent: Any, nodes: list[FieldNode]
+) -> dict[str, list[FieldNode]] | None:
+    if not isinstance(parent, GraphQLObjectType):
+        return None
+    collected = collect_sub_fields(info.schema, info.fragments, info.variable_values, parent, nodes)
+    by_name: dict[str, list[FieldNode]] = {}
+    for group in collected.values():
+        for node in group:
+            by_name.setdefault(node.name.value, []).append(node)
+    return by_name

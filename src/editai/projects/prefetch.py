@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from editai.errors import AppError
 from editai.graphql.context import Info
-from editai.graphql.lookahead import selected_arguments
+from editai.graphql.lookahead import selections_at
 from editai.logging import get_logger
 from editai.pagination import PageRequest
 from editai.projects.types import clips_page_key
@@ -33,11 +33,12 @@ ENABLED = True  # off only in tests comparing answers with and without the head 
 async def prefetch_project_fields(info: Info, project_ids: Sequence[uuid.UUID]) -> None:
     if not ENABLED or not project_ids:
         return
-    raw = info._raw_info  # graphql-core's info: field nodes, fragments, variables
+    # graphql-core's info: field nodes, fragments, variables.
+    selected = selections_at(info._raw_info, NODE)
     loaders = info.context.loaders
     max_size = info.context.settings.max_page_size
     try:
-        for arguments in selected_arguments(raw, NODE, "clips"):
+        for arguments in selected.arguments("clips"):
             after = arguments.get("after")
             try:
                 page = PageRequest.parse(arguments.get("first"), after, max_size)
@@ -46,9 +47,9 @@ async def prefetch_project_fields(info: Info, project_ids: Sequence[uuid.UUID]) 
             await loaders.clips_page.load_many(
                 [clips_page_key(i, page, after) for i in project_ids]
             )
-        if selected_arguments(raw, NODE, "segments"):
+        if "segments" in selected.nodes:
             await loaders.segments.load_many(project_ids)
-        if selected_arguments(raw, NODE, "voiceovers"):
+        if "voiceovers" in selected.nodes:
             await loaders.voiceovers.load_many(project_ids)
     except Exception as exc:
         # The failed load stays in the loader: each field that needs it raises it itself.
