@@ -104,6 +104,29 @@ async def test_the_same_statement_is_filtered_per_session_not_frozen_by_the_cach
     }
 
 
+async def test_scoped_copies_of_a_statement_are_bounded_and_die_with_it(
+    sessions: SessionFactory, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The per-statement cache of criteria-bearing copies (tenancy._with_criteria): past
+    its bound the oldest scope is dropped (and rebuilt correctly when it comes back), and
+    a statement's entry goes when the statement does."""
+    import gc
+    import weakref
+
+    from editai.db import tenancy
+
+    monkeypatch.setattr(tenancy, "_SCOPES_PER_STATEMENT", 1)
+    stmt = select(Project.id).where(Project.id.in_(world.project_ids))
+    for tenant in (world.a, world.b, world.a, world.a2, world.a):
+        async with session_of(sessions, tenant) as session:
+            assert set((await session.scalars(stmt)).all()) == {tenant.project_id}
+        assert len(tenancy._SCOPED_STATEMENTS[stmt]) == 1
+    alive = weakref.ref(stmt)
+    del stmt
+    gc.collect()
+    assert alive() is None  # the cached copies do not keep their statement alive
+
+
 async def test_join_is_filtered_on_both_entities(sessions: SessionFactory, world: World) -> None:
     all_clip_ids = set(world.a.clip_ids + world.a2.clip_ids + world.b.clip_ids)
     async with session_of(sessions, world.a) as session:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import functools
 import re
 import uuid
+import weakref
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -95,7 +97,37 @@ def _add_tenant_criteria(state: ORMExecuteState) -> None:
         raise TenancyViolation(
             f"user-scoped model queried by a session without a user ({scope.describe()})"
         )
-    state.statement = state.statement.options(*_criteria_for(scope.profile_id, scope.user_id))
+    state.statement = _with_criteria(state.statement, scope)
+
+
+# A statement with a scope's criteria, per statement object and scope. A statement built
+# once per shape (values bound per call: the repositories' hot reads) then gets the same
+# criteria-bearing copy on every execution, whose cache key SQLAlchemy memoizes; a fresh
+# ``.options()`` copy per execution meant walking the whole statement for its cache key
+# every time (issue 8's profile). Weak keys: an entry dies with its statement. Keyed by
+# the exact ids, like ``_criteria_for``: an entry only ever serves its own scope.
+_SCOPED_STATEMENTS: weakref.WeakKeyDictionary[Any, OrderedDict[tuple[Any, Any], Any]] = (
+    weakref.WeakKeyDictionary()
+)
+_SCOPES_PER_STATEMENT = 256
+
+
+def _with_criteria(statement: Any, scope: TenantScope) -> Any:
+    key = (scope.profile_id, scope.user_id)
+    try:
+        per_scope = _SCOPED_STATEMENTS.get(statement)
+    except TypeError:  # not weak-referenceable: no caching
+        return statement.options(*_criteria_for(*key))
+    if per_scope is None:
+        per_scope = _SCOPED_STATEMENTS[statement] = OrderedDict()
+    scoped = per_scope.get(key)
+    if scoped is None:
+        scoped = per_scope[key] = statement.options(*_criteria_for(*key))
+        if len(per_scope) > _SCOPES_PER_STATEMENT:
+            per_scope.popitem(last=False)
+    else:
+        per_scope.move_to_end(key)
+    return scoped
 
 
 @functools.lru_cache(maxsize=4096)
