@@ -34,6 +34,8 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
+from editai.graphql.field_collection import collect_fields_of
+
 # The plan of a field, kept on the field definition itself (schema structure, the same
 # for every request and tenant; GraphQLField is not hashable, so not a dict key).
 _PLAN = "_editai_leaf_plan"
@@ -89,6 +91,19 @@ class LeafFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     if answered:
                         return value
         return super().execute_field(parent_type, source, field_nodes, path)
+
+    def collect_subfields(
+        self, return_type: GraphQLObjectType, field_nodes: list[FieldNode]
+    ) -> dict[str, list[FieldNode]]:
+        # Remembered across requests of the same document (graphql/field_collection.py).
+        return collect_fields_of(
+            self.schema,
+            self.fragments,
+            self.variable_values,
+            self.operation,
+            return_type,
+            field_nodes,
+        )
 
     def _answer_leaf(self, source: Any, plan: LeafPlan) -> tuple[bool, Any]:
         attribute, leaf_type, non_null = plan

@@ -1,11 +1,11 @@
 """What a query asks below the field being resolved: fields and their arguments.
 
 A list resolver uses it to load, in its own turn, what every item's fields will ask for
-(see ``projects/prefetch.py``). The walk is graphql-core's own field collection, so
-fragments, inline fragments, aliases and ``@skip``/``@include`` count exactly as they
-do when the fields execute; arguments are coerced by graphql-core too (variables,
-defaults). Only ever a hint: a field loads what it needs itself if nothing was loaded
-for it.
+(see ``projects/prefetch.py``). The walk is graphql-core's own field collection
+(remembered per document: field_collection.py), so fragments, inline fragments,
+aliases and ``@skip``/``@include`` count exactly as they do when the fields execute;
+arguments are coerced by graphql-core too (variables, defaults). Only ever a hint: a
+field loads what it needs itself if nothing was loaded for it.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from graphql import (
     get_argument_values,
     get_named_type,
 )
-from graphql.execution.collect_fields import collect_sub_fields
+
+from editai.graphql.field_collection import collect_fields_of
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,9 @@ def _collect(
 ) -> dict[str, list[FieldNode]] | None:
     if not isinstance(parent, GraphQLObjectType):
         return None
-    collected = collect_sub_fields(info.schema, info.fragments, info.variable_values, parent, nodes)
+    collected = collect_fields_of(
+        info.schema, info.fragments, info.variable_values, info.operation, parent, nodes
+    )
     by_name: dict[str, list[FieldNode]] = {}
     for group in collected.values():
         for node in group:
