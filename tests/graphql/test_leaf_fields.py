@@ -10,6 +10,8 @@ its scalar cannot serialize, come out with the same message, path and code.
 
 from __future__ import annotations
 
+import time
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -26,6 +28,7 @@ from graphql import (
 from editai.db.tenancy import SessionFactory
 from editai.graphql.leaf_fields import LeafFieldExecutionContext, leaf_plan
 from editai.graphql.schema import build_schema
+from editai.media import downloads
 from tests.api import Api
 from tests.graphql.test_isolation_sweep import seed_profile
 
@@ -69,6 +72,10 @@ async def test_the_short_road_answers_byte_for_byte_as_the_general_one(
     await seed_profile(sessions, user, user.default_profile_id)  # type: ignore[arg-type]
     document = every_field_document(build_schema()._schema)
     assert document.count("{") > 15, document  # it reaches deep: a real check
+    # Both answers sign their download URLs from the same instant (a second ticking
+    # between the two requests changed every URL's expiry and signature).
+    signed_at = time.time()
+    monkeypatch.setattr(downloads, "time", SimpleNamespace(time=lambda: signed_at))
 
     async def ask() -> bytes:
         response = await api.client.post(
@@ -145,3 +152,43 @@ async def test_a_missing_non_null_value_errors_alike_on_both_roads(
     assert answers[0]["errors"][0]["path"] == ["profiles", 0, "name"]
     assert answers[0]["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
     assert answers[0]["data"] is None  # the non-null list of non-null profiles is gone
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ projects { edges { node { id name } } pageInfo { hasNextPage } } }",
+        # An error inside an awaited field of a list item, bubbling through non-nulls.
+        '{ projects { edges { node { id clips(after: "garbage") { edges { node { id } } } } } } }',
+        "{ projects { edges { node { segments { id } name clips { edges { node { id } } } } } } }",
+    ],
+)
+async def test_errors_inside_lists_of_objects_are_alike_on_both_roads(
+    api: Api, monkeypatch: pytest.MonkeyPatch, query: str
+) -> None:
+    """Objects and lists of objects held by plain attributes (edges, node, pageInfo) take
+    the short road too: a broken item's error is located and bubbles exactly as on the
+    general one."""
+    from editai.projects import types as project_types
+
+    user = await api.new_user()
+    for i in range(3):
+        await user.create_project(f"p{i}")
+    original = project_types.Project.from_model
+    calls = {"n": 0}
+
+    def broken_second(model: Any) -> Any:
+        project = original(model)
+        calls["n"] += 1
+        if calls["n"] % 3 == 2:
+            project.name = None  # the second project of each page: a non-null gone
+        return project
+
+    monkeypatch.setattr(project_types.Project, "from_model", staticmethod(broken_second))
+    answers = []
+    for fast in (True, False):
+        calls["n"] = 0
+        monkeypatch.setattr(LeafFieldExecutionContext, "fast_leaves", fast)
+        answers.append((await user.gql(query)).body)
+    assert answers[0] == answers[1]
+    assert answers[0]["errors"], answers[0]

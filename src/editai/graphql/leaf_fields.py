@@ -18,16 +18,20 @@ locates the error exactly as before.
 
 from __future__ import annotations
 
+from asyncio import gather
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
     FieldNode,
     GraphQLField,
     GraphQLLeafType,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     Undefined,
     is_leaf_type,
+    located_error,
 )
 from graphql.pyutils import AwaitableOrValue, Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -38,12 +42,29 @@ from editai.graphql.field_collection import collect_fields_of
 
 # The plan of a field, kept on the field definition itself (schema structure, the same
 # for every request and tenant; GraphQLField is not hashable, so not a dict key).
-_PLAN = "_editai_leaf_plan"
+_PLAN = "_editai_field_plan"
 _UNSET = object()
-LeafPlan = tuple[str, GraphQLLeafType, bool]  # (attribute, leaf type, non-null)
 
 
-def leaf_plan(field_def: GraphQLField) -> LeafPlan | None:
+@dataclass(frozen=True, slots=True)
+class LeafPlan:
+    attribute: str
+    leaf_type: GraphQLLeafType
+    non_null: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectPlan:
+    """A plain attribute holding an object, or a list of objects (``item_non_null``)."""
+
+    attribute: str
+    object_type: GraphQLObjectType
+    non_null: bool
+    is_list: bool
+    item_non_null: bool
+
+
+def field_plan(field_def: GraphQLField) -> LeafPlan | ObjectPlan | None:
     plan = field_def.__dict__.get(_PLAN, _UNSET)
     if plan is _UNSET:
         plan = _plan_for(field_def)
@@ -51,7 +72,12 @@ def leaf_plan(field_def: GraphQLField) -> LeafPlan | None:
     return plan  # type: ignore[no-any-return]
 
 
-def _plan_for(field_def: GraphQLField) -> LeafPlan | None:
+def leaf_plan(field_def: GraphQLField) -> LeafPlan | None:
+    plan = field_plan(field_def)
+    return plan if isinstance(plan, LeafPlan) else None
+
+
+def _plan_for(field_def: GraphQLField) -> LeafPlan | ObjectPlan | None:
     definition = (field_def.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
     if not isinstance(definition, StrawberryField) or not definition.is_basic_field:
         return None
@@ -61,12 +87,28 @@ def _plan_for(field_def: GraphQLField) -> LeafPlan | None:
         return None
     if definition.default_resolver is not getattr:
         return None
-    field_type = field_def.type
-    non_null = isinstance(field_type, GraphQLNonNull)
-    inner = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
-    if not is_leaf_type(inner):
-        return None
-    return definition.python_name, inner, non_null  # type: ignore[return-value]
+    non_null, inner = _unwrap_non_null(field_def.type)
+    if is_leaf_type(inner):
+        return LeafPlan(definition.python_name, inner, non_null)
+    if _plain_object(inner):
+        return ObjectPlan(definition.python_name, inner, non_null, False, False)
+    if isinstance(inner, GraphQLList):
+        item_non_null, item = _unwrap_non_null(inner.of_type)
+        if _plain_object(item):
+            return ObjectPlan(definition.python_name, item, non_null, True, item_non_null)
+    return None
+
+
+def _unwrap_non_null(type_: Any) -> tuple[bool, Any]:
+    if isinstance(type_, GraphQLNonNull):
+        return True, type_.of_type
+    return False, type_
+
+
+def _plain_object(type_: Any) -> bool:
+    # No is_type_of: graphql-core's object completion then needs nothing but the fields
+    # (strawberry sets one only for types with interfaces).
+    return isinstance(type_, GraphQLObjectType) and type_.is_type_of is None
 
 
 class LeafFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -85,11 +127,15 @@ class LeafFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
             node = field_nodes[0]
             field_def = parent_type.fields.get(node.name.value)
             if field_def is not None and not node.arguments:
-                plan = leaf_plan(field_def)
-                if plan is not None:
+                plan = field_plan(field_def)
+                if isinstance(plan, LeafPlan):
                     answered, value = self._answer_leaf(source, plan)
                     if answered:
                         return value
+                elif plan is not None:
+                    items = self._objects_of(source, plan)
+                    if items is not None:
+                        return self._complete_objects(plan, field_def, field_nodes, path, items)
         return super().execute_field(parent_type, source, field_nodes, path)
 
     def collect_subfields(
@@ -106,19 +152,123 @@ class LeafFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         )
 
     def _answer_leaf(self, source: Any, plan: LeafPlan) -> tuple[bool, Any]:
-        attribute, leaf_type, non_null = plan
         try:
-            value = getattr(source, attribute)
+            value = getattr(source, plan.attribute)
         except Exception:
             return False, None
         if value is None:
-            return (not non_null), None
+            return (not plan.non_null), None
         if self.is_awaitable(value):
             return False, None
         try:
-            serialized = leaf_type.serialize(value)
+            serialized = plan.leaf_type.serialize(value)
         except Exception:
             return False, None
         if serialized is None or serialized is Undefined:
             return False, None
         return True, serialized
+
+    def _objects_of(self, source: Any, plan: ObjectPlan) -> list[Any] | None:
+        """The objects to complete (``[None]`` for a null where one is allowed), or None
+        for the general road: a value it would refuse, or anything unusual. Decided
+        before anything runs, so the general road starts from scratch."""
+        try:
+            value = getattr(source, plan.attribute)
+        except Exception:
+            return None
+        if value is None:
+            return None if plan.non_null else [None]
+        if not plan.is_list:
+            return None if self.is_awaitable(value) else [value]
+        if not isinstance(value, list | tuple):
+            return None
+        for item in value:
+            if item is None or self.is_awaitable(item):
+                return None  # a null item, or an awaitable one: the general road's job
+        return list(value)
+
+    def _complete_objects(
+        self,
+        plan: ObjectPlan,
+        field_def: GraphQLField,
+        field_nodes: list[FieldNode],
+        path: Path,
+        items: list[Any],
+    ) -> AwaitableOrValue[Any]:
+        """What ``execute_field`` then ``complete_value`` do with such a value, minus the
+        resolver call and its info: the sub-selections of each object executed, errors
+        located and handled at this field (or at the list item) as graphql-core does."""
+        if not plan.is_list and items[0] is None:
+            return None
+        subfields = self.collect_subfields(plan.object_type, field_nodes)
+        completed: Any
+        try:
+            if not plan.is_list:
+                completed = self.execute_fields(plan.object_type, items[0], path, subfields)
+            else:
+                completed = self._complete_object_list(plan, field_nodes, path, items, subfields)
+            if self.is_awaitable(completed):
+                return self._located(completed, field_def, field_nodes, path)
+            return completed
+        except Exception as raw_error:
+            error = located_error(raw_error, field_nodes, path.as_list())
+            self.handle_field_error(error, field_def.type, path)
+            return None
+
+    def _complete_object_list(
+        self,
+        plan: ObjectPlan,
+        field_nodes: list[FieldNode],
+        path: Path,
+        items: list[Any],
+        subfields: dict[str, list[FieldNode]],
+    ) -> AwaitableOrValue[list[Any]]:
+        # complete_list_value: an item's error is handled at the item (null there, or
+        # raised on when the item type is non-null).
+        item_type: Any = (
+            GraphQLNonNull(plan.object_type) if plan.item_non_null else plan.object_type
+        )
+        results: list[Any] = []
+        pending: list[int] = []
+        for index, item in enumerate(items):
+            item_path = path.add_key(index, None)
+            try:
+                completed = self.execute_fields(plan.object_type, item, item_path, subfields)
+            except Exception as raw_error:
+                error = located_error(raw_error, field_nodes, item_path.as_list())
+                self.handle_field_error(error, item_type, item_path)
+                completed = None
+            if self.is_awaitable(completed):
+                completed = self._located_item(completed, field_nodes, item_path, item_type)
+                pending.append(index)
+            results.append(completed)
+        if not pending:
+            return results
+
+        async def gathered() -> list[Any]:
+            done = await gather(*(results[i] for i in pending))
+            for index, value in zip(pending, done, strict=True):
+                results[index] = value
+            return results
+
+        return gathered()
+
+    async def _located(
+        self, completed: Any, field_def: GraphQLField, field_nodes: list[FieldNode], path: Path
+    ) -> Any:
+        try:
+            return await completed
+        except Exception as raw_error:
+            error = located_error(raw_error, field_nodes, path.as_list())
+            self.handle_field_error(error, field_def.type, path)
+            return None
+
+    async def _located_item(
+        self, completed: Any, field_nodes: list[FieldNode], item_path: Path, item_type: Any
+    ) -> Any:
+        try:
+            return await completed
+        except Exception as raw_error:
+            error = located_error(raw_error, field_nodes, item_path.as_list())
+            self.handle_field_error(error, item_type, item_path)
+            return None
