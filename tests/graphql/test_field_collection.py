@@ -63,8 +63,10 @@ def test_the_same_as_graphql_core_and_gone_with_the_document() -> None:
         expected = collect_sub_fields(schema, {}, {"x": x}, query, nodes)  # type: ignore[arg-type]
         assert got == expected
         assert ("other" in got) is x
-    assert len(field_collection._BY_OPERATION[operation].entries) == 2  # one per value of $x
+    key = id(operation)
+    assert len(field_collection._BY_OPERATION[key].entries) == 2  # one per value of $x
     alive = weakref.ref(operation)
     del document, operation, nodes, got, expected
     gc.collect()
     assert alive() is None
+    assert key not in field_collection._BY_OPERATION

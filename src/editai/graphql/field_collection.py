@@ -37,14 +37,36 @@ _MAX_ENTRIES_PER_OPERATION = 1024  # bounds a pathological document's entries
 
 
 class _OperationFields:
-    def __init__(self, directive_variables: tuple[str, ...] | None) -> None:
+    def __init__(
+        self, operation: OperationDefinitionNode, directive_variables: tuple[str, ...] | None
+    ) -> None:
+        self.operation = weakref.ref(operation)
         self.directive_variables = directive_variables  # None: never remembered
         self.entries: dict[tuple[Any, ...], Collected] = {}
 
 
-_BY_OPERATION: weakref.WeakKeyDictionary[OperationDefinitionNode, _OperationFields] = (
-    weakref.WeakKeyDictionary()
-)
+# By the operation node's id, not the node: AST nodes compare and hash by structure, so
+# a weak-key lookup walked the whole document every time (5 % of a nested page). The
+# entry holds a weak reference to check the id is still its node's, and goes with it.
+_BY_OPERATION: dict[int, _OperationFields] = {}
+
+
+def _fields_of(
+    operation: OperationDefinitionNode, fragments: dict[str, FragmentDefinitionNode]
+) -> _OperationFields:
+    key = id(operation)
+    fields = _BY_OPERATION.get(key)
+    if fields is None or fields.operation() is not operation:
+        fields = _BY_OPERATION[key] = _OperationFields(
+            operation, _directive_variables(operation, fragments)
+        )
+        weakref.finalize(operation, _forget, key, fields)
+    return fields
+
+
+def _forget(key: int, fields: _OperationFields) -> None:
+    if _BY_OPERATION.get(key) is fields:
+        del _BY_OPERATION[key]
 
 
 def collect_fields_of(
@@ -57,11 +79,7 @@ def collect_fields_of(
 ) -> Collected:
     """``collect_sub_fields`` of graphql-core, remembered for ``operation``. The result
     is shared: callers must not change it (graphql-core's own callers do not)."""
-    fields = _BY_OPERATION.get(operation)
-    if fields is None:
-        fields = _BY_OPERATION[operation] = _OperationFields(
-            _directive_variables(operation, fragments)
-        )
+    fields = _fields_of(operation, fragments)
     conditions = (
         ()
         if fields.directive_variables is None
