@@ -10,6 +10,7 @@ from editai.clips.models import ClipAspect as ClipAspectValue
 from editai.clips.models import ClipStatus as ClipStatusValue
 from editai.errors import NotFound
 from editai.graphql.context import Info
+from editai.graphql.ids import as_enum, as_graphql_id
 from editai.graphql.relay import Connection
 from editai.media.downloads import download_url
 
@@ -38,13 +39,15 @@ class Clip:
 
     @classmethod
     def from_model(cls, m: ClipModel) -> Clip:
+        # A page builds a hundred of these: the id stays a UUID (the ID scalar serializes
+        # it as str(uuid), only if selected) and enums are converted only if not already.
         return cls(
-            id=strawberry.ID(str(m.id)),
+            id=as_graphql_id(m.id),
             variant_index=m.variant_index,
             start_seconds=m.start_seconds,
             end_seconds=m.end_seconds,
-            aspect=ClipAspect(m.aspect),
-            status=ClipStatus(m.status),
+            aspect=as_enum(ClipAspect, m.aspect),
+            status=as_enum(ClipStatus, m.status),
             created_at=m.created_at,
             _model=m,
         )

@@ -141,15 +141,25 @@ class LeafFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def collect_subfields(
         self, return_type: GraphQLObjectType, field_nodes: list[FieldNode]
     ) -> dict[str, list[FieldNode]]:
-        # Remembered across requests of the same document (graphql/field_collection.py).
-        return collect_fields_of(
-            self.schema,
-            self.fragments,
-            self.variable_values,
-            self.operation,
-            return_type,
-            field_nodes,
+        # graphql-core's per-request memo first (its cheap key), then what is remembered
+        # across requests of the same document (graphql/field_collection.py).
+        cache = self._subfields_cache
+        key = (
+            (return_type, id(field_nodes[0]))
+            if len(field_nodes) == 1
+            else (return_type, *map(id, field_nodes))
         )
+        collected = cache.get(key)
+        if collected is None:
+            collected = cache[key] = collect_fields_of(
+                self.schema,
+                self.fragments,
+                self.variable_values,
+                self.operation,
+                return_type,
+                field_nodes,
+            )
+        return collected
 
     def _answer_leaf(self, source: Any, plan: LeafPlan) -> tuple[bool, Any]:
         try:

@@ -8,6 +8,7 @@ import strawberry
 
 from editai.clips.types import Clip, ClipConnection
 from editai.graphql.context import Info
+from editai.graphql.ids import as_enum, as_graphql_id
 from editai.graphql.loaders import ClipPageKey, when_loaded
 from editai.graphql.relay import Connection, build_connection
 from editai.media.downloads import download_url
@@ -53,10 +54,10 @@ class Project:
     @classmethod
     def from_model(cls, m: ProjectModel) -> Project:
         return cls(
-            id=strawberry.ID(str(m.id)),
+            id=as_graphql_id(m.id),
             name=m.name,
             description=m.description,
-            status=ProjectStatus(m.status),
+            status=as_enum(ProjectStatus, m.status),
             created_at=m.created_at,
             updated_at=m.updated_at,
             _model=m,
