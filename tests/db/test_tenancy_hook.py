@@ -120,7 +120,7 @@ async def test_scoped_copies_of_a_statement_are_bounded_and_die_with_it(
     for tenant in (world.a, world.b, world.a, world.a2, world.a):
         async with session_of(sessions, tenant) as session:
             assert set((await session.scalars(stmt)).all()) == {tenant.project_id}
-        assert len(tenancy._SCOPED_STATEMENTS[stmt]) == 1
+        assert len(tenancy._FACTS[stmt].scoped) == 1
     alive = weakref.ref(stmt)
     del stmt
     gc.collect()

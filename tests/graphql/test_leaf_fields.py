@@ -192,3 +192,20 @@ async def test_errors_inside_lists_of_objects_are_alike_on_both_roads(
         answers.append((await user.gql(query)).body)
     assert answers[0] == answers[1]
     assert answers[0]["errors"], answers[0]
+
+
+def test_enum_names_are_what_each_enum_serializes_to() -> None:
+    from strawberry.schema.schema_converter import CustomGraphQLEnumType
+
+    from editai.graphql.leaf_fields import _enum_names
+
+    enums = [
+        t for t in build_schema()._schema.type_map.values() if isinstance(t, CustomGraphQLEnumType)
+    ]
+    assert len(enums) >= 5
+    for enum in enums:
+        names = _enum_names(enum)
+        assert names is not None
+        assert set(names) == set(enum.wrapped_cls)
+        for member, name in names.items():
+            assert name == enum.serialize(member), (enum.name, member)

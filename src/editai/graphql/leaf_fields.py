@@ -35,7 +35,7 @@ from graphql import (
 )
 from graphql.pyutils import AwaitableOrValue, Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
 from editai.graphql.field_collection import collect_fields_of
@@ -51,6 +51,10 @@ class LeafPlan:
     attribute: str
     leaf_type: GraphQLLeafType
     non_null: bool
+    # A strawberry enum's Python class and names by member, as its serialize finds them
+    # (with a scan per call).
+    enum_type: type | None = None
+    enum_names: dict[Any, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +93,8 @@ def _plan_for(field_def: GraphQLField) -> LeafPlan | ObjectPlan | None:
         return None
     non_null, inner = _unwrap_non_null(field_def.type)
     if is_leaf_type(inner):
-        return LeafPlan(definition.python_name, inner, non_null)
+        enum_type = inner.wrapped_cls if isinstance(inner, CustomGraphQLEnumType) else None
+        return LeafPlan(definition.python_name, inner, non_null, enum_type, _enum_names(inner))
     if _plain_object(inner):
         return ObjectPlan(definition.python_name, inner, non_null, False, False)
     if isinstance(inner, GraphQLList):
@@ -97,6 +102,21 @@ def _plan_for(field_def: GraphQLField) -> LeafPlan | ObjectPlan | None:
         if _plain_object(item):
             return ObjectPlan(definition.python_name, item, non_null, True, item_non_null)
     return None
+
+
+def _enum_names(leaf_type: Any) -> dict[Any, str] | None:
+    """What ``CustomGraphQLEnumType.serialize`` answers for each member of its Python
+    enum: the first name whose value equals the member's value."""
+    if not isinstance(leaf_type, CustomGraphQLEnumType):
+        return None
+    names: dict[Any, str] = {}
+    member: Any
+    for member in leaf_type.wrapped_cls:
+        for name, value in leaf_type.values.items():
+            if member.value == value.value:
+                names[member] = name
+                break
+    return names
 
 
 def _unwrap_non_null(type_: Any) -> tuple[bool, Any]:
@@ -168,6 +188,10 @@ class LeafFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return False, None
         if value is None:
             return (not plan.non_null), None
+        if type(value) is plan.enum_type and plan.enum_names is not None:
+            name = plan.enum_names.get(value)
+            if name is not None:
+                return True, name
         if self.is_awaitable(value):
             return False, None
         try:
