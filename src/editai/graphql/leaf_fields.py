@@ -158,6 +158,44 @@ class LeafFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         return self._complete_objects(plan, field_def, field_nodes, path, items)
         return super().execute_field(parent_type, source, field_nodes, path)
 
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        fields: dict[str, list[FieldNode]],
+    ) -> AwaitableOrValue[dict[str, Any]]:
+        """graphql-core's, except that a selection with only one awaitable field awaits it
+        directly: ``gather`` of one coroutine wraps it in a task of its own for nothing
+        (the root field of nearly every query)."""
+        results: dict[str, Any] = {}
+        is_awaitable = self.is_awaitable
+        awaitable_fields: list[str] = []
+        for response_name, field_nodes in fields.items():
+            field_path = Path(path, response_name, parent_type.name)
+            result = self.execute_field(parent_type, source_value, field_nodes, field_path)
+            if result is not Undefined:
+                results[response_name] = result
+                if is_awaitable(result):
+                    awaitable_fields.append(response_name)
+        if not awaitable_fields:
+            return results
+        if len(awaitable_fields) == 1:
+            only = awaitable_fields[0]
+
+            async def get_result() -> dict[str, Any]:
+                results[only] = await results[only]
+                return results
+
+            return get_result()
+
+        async def get_results() -> dict[str, Any]:
+            done = await gather(*(results[name] for name in awaitable_fields))
+            results.update(zip(awaitable_fields, done, strict=True))
+            return results
+
+        return get_results()
+
     def collect_subfields(
         self, return_type: GraphQLObjectType, field_nodes: list[FieldNode]
     ) -> dict[str, list[FieldNode]]:
