@@ -16,7 +16,8 @@ shape.
 from __future__ import annotations
 
 import weakref
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from graphql import (
     BooleanValueNode,
@@ -33,6 +34,7 @@ from graphql.execution.collect_fields import collect_sub_fields
 from graphql.language import Visitor
 
 Collected = dict[str, list[FieldNode]]
+DerivedT = TypeVar("DerivedT")
 _MAX_ENTRIES_PER_OPERATION = 1024  # bounds a pathological document's entries
 
 
@@ -43,6 +45,8 @@ class _OperationFields:
         self.operation = weakref.ref(operation)
         self.directive_variables = directive_variables  # None: never remembered
         self.entries: dict[tuple[Any, ...], Collected] = {}
+        # What callers derive from a collected selection: (the selection, the value).
+        self.derived: dict[tuple[int, Any], tuple[Collected, Any]] = {}
 
 
 # By the operation node's id, not the node: AST nodes compare and hash by structure, so
@@ -122,3 +126,25 @@ def _directive_variables(
 
     visit(DocumentNode(definitions=(operation, *fragments.values())), Directives())
     return None if unusual else tuple(sorted(names))
+
+
+def derived_from(
+    operation: OperationDefinitionNode,
+    collected: Collected,
+    kind: Any,
+    derive: Callable[[], DerivedT],
+) -> DerivedT:
+    """``derive()`` for a selection this module collected for ``operation``, remembered
+    with it (``kind`` tells apart what is derived). A selection collected elsewhere
+    (graphql-core's root fields) is derived every time."""
+    fields = _BY_OPERATION.get(id(operation))
+    if fields is None or fields.operation() is not operation:
+        return derive()
+    key = (id(collected), kind)
+    found = fields.derived.get(key)
+    if found is not None and found[0] is collected:
+        return found[1]  # type: ignore[no-any-return]
+    value = derive()
+    if any(c is collected for c in fields.entries.values()):
+        fields.derived[key] = (collected, value)
+    return value

@@ -38,7 +38,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
-from editai.graphql.field_collection import collect_fields_of
+from editai.graphql.field_collection import collect_fields_of, derived_from
 
 # The plan of a field, kept on the field definition itself (schema structure, the same
 # for every request and tenant; GraphQLField is not hashable, so not a dict key).
@@ -102,6 +102,27 @@ def _plan_for(field_def: GraphQLField) -> LeafPlan | ObjectPlan | None:
         if _plain_object(item):
             return ObjectPlan(definition.python_name, item, non_null, True, item_non_null)
     return None
+
+
+_LEAF_OBJECT = "leaf-object"
+
+
+def _leaf_object_plan(
+    parent_type: GraphQLObjectType, fields: dict[str, list[FieldNode]]
+) -> list[tuple[str, LeafPlan]] | None:
+    """(response name, plan) of every selected field, when each is a short-road leaf
+    with no arguments (``__typename`` and anything else: None)."""
+    plans: list[tuple[str, LeafPlan]] = []
+    for response_name, field_nodes in fields.items():
+        node = field_nodes[0]
+        field_def = parent_type.fields.get(node.name.value)
+        if field_def is None or node.arguments:
+            return None
+        plan = leaf_plan(field_def)
+        if plan is None:
+            return None
+        plans.append((response_name, plan))
+    return plans
 
 
 def _enum_names(leaf_type: Any) -> dict[Any, str] | None:
@@ -168,6 +189,9 @@ class LeafFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         """graphql-core's, except that a selection with only one awaitable field awaits it
         directly: ``gather`` of one coroutine wraps it in a task of its own for nothing
         (the root field of nearly every query)."""
+        answered = self._answer_leaf_object(parent_type, source_value, fields)
+        if answered is not None:
+            return answered
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
@@ -195,6 +219,31 @@ class LeafFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return results
 
         return get_results()
+
+    def _answer_leaf_object(
+        self, parent_type: GraphQLObjectType, source: Any, fields: dict[str, list[FieldNode]]
+    ) -> dict[str, Any] | None:
+        """An object whose selected fields are all short-road leaves, answered in one
+        loop; None (nothing done) for the field-by-field way when one is not answered
+        on the short road: that way starts over, and raises exactly where it should."""
+        manager = self.middleware_manager
+        if not self.fast_leaves or (manager is not None and manager.middlewares):
+            return None
+        plans = derived_from(
+            self.operation,
+            fields,
+            (_LEAF_OBJECT, parent_type),
+            lambda: _leaf_object_plan(parent_type, fields),
+        )
+        if plans is None:
+            return None
+        answer: dict[str, Any] = {}
+        for response_name, plan in plans:
+            done, value = self._answer_leaf(source, plan)
+            if not done:
+                return None
+            answer[response_name] = value
+        return answer
 
     def collect_subfields(
         self, return_type: GraphQLObjectType, field_nodes: list[FieldNode]
