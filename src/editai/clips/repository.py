@@ -8,7 +8,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, Uuid, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -39,7 +40,8 @@ class ClipRepository:
         params: dict[str, Any] = {"project_ids": list(project_ids), "limit": limit}
         if after is not None:
             params |= {"after_created_at": after.created_at, "after_id": after.id}
-        stmt = _first_per_project_statement(after is not None)
+        dialect = self.session.get_bind().dialect.name
+        stmt = _first_per_project_statement(after is not None, dialect == "postgresql")
         grouped: dict[uuid.UUID, list[Any]] = defaultdict(list)
         for row in (await self.session.execute(stmt, params)).all():
             grouped[row.project_id].append(row)
@@ -47,15 +49,22 @@ class ClipRepository:
 
 
 @functools.cache
-def _first_per_project_statement(with_cursor: bool) -> Select[Any]:
+def _first_per_project_statement(with_cursor: bool, id_array: bool) -> Select[Any]:
     """Built once per shape, values bound at execution (building it cost more than the
-    query: an alias, a subquery, a label per column)."""
+    query: an alias, a subquery, a label per column). ``id_array`` (PostgreSQL): the
+    project ids as one array parameter, ``= ANY($1::UUID[])``, instead of an expanding
+    ``IN``, whose placeholders are rendered at every execution and whose text (so the
+    prepared statement) changes with the number of ids."""
     rank = (
         func.row_number()
         .over(partition_by=Clip.project_id, order_by=(Clip.created_at.desc(), Clip.id.desc()))
         .label("rank")
     )
-    inner = select(Clip, rank).where(Clip.project_id.in_(bindparam("project_ids", expanding=True)))
+    inner = select(Clip, rank).where(
+        Clip.project_id == any_(bindparam("project_ids", type_=ARRAY(Uuid())))
+        if id_array
+        else Clip.project_id.in_(bindparam("project_ids", expanding=True))
+    )
     if with_cursor:
         inner = inner.where(
             newest_first_after(
