@@ -17,7 +17,7 @@ that own those fields; they are all below the general cap and run before any wri
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 from graphql import (
@@ -176,7 +176,18 @@ class InputHygiene(SchemaExtension):
         yield
 
 
-def input_hygiene(settings: Settings) -> Callable[[], InputHygiene]:
+class HygieneFactory:
+    """Builds InputHygiene per operation around one rule class (and its cap)."""
+
+    def __init__(self, rule: type[StringLiteralRule], max_length: int) -> None:
+        self.rule = rule
+        self.max_length = max_length
+
+    def __call__(self) -> InputHygiene:
+        return InputHygiene(self.rule, self.max_length)
+
+
+def input_hygiene(settings: Settings) -> HygieneFactory:
     """The extension factory for ``build_schema``.
 
     The rule class is built once here: the validation cache is keyed by the rule
@@ -185,4 +196,4 @@ def input_hygiene(settings: Settings) -> Callable[[], InputHygiene]:
     """
     max_length = max(settings.max_string_length, settings.max_voiceover_characters)
     rule = type("StringLiteralRule", (StringLiteralRule,), {"max_length": max_length})
-    return lambda: InputHygiene(rule, max_length)
+    return HygieneFactory(rule, max_length)

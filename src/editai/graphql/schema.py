@@ -7,14 +7,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -26,6 +19,7 @@ from editai.costs.queries import CostQuery
 from editai.graphql.errors import ErrorShaping, log_errors
 from editai.graphql.health import HealthQuery
 from editai.graphql.input_hygiene import input_hygiene
+from editai.graphql.operation_steps import OperationSteps
 from editai.graphql.serial_execution import SerialMutationExecutionContext
 from editai.jobs.mutations import JobMutation
 from editai.jobs.queries import JobQuery
@@ -94,12 +88,10 @@ def build_schema(settings: Settings | None = None) -> EditAISchema:
     if not settings.introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
     # Factories, not instances: strawberry builds fresh extensions per operation.
+    hygiene = input_hygiene(settings)
     extensions: list[Any] = [
-        input_hygiene(settings),  # first: it may end an operation in on_execute
-        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        lambda: ParserCache(maxsize=512),
-        lambda: AddValidationRules(rules),
-        lambda: ValidationCache(maxsize=512),
+        # First: its variable check may end an operation in on_execute.
+        lambda: OperationSteps(hygiene.rule, hygiene.max_length, settings.max_tokens, rules),
     ]
     extensions.append(ErrorShaping)
     return EditAISchema(
