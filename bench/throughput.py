@@ -226,6 +226,14 @@ def serve(kind: str, database_url: str, data_dir: Path, log_level: str) -> None:
     settings = make_settings(data_dir, database_url, env=Environment.production)
     configure_logging(log_level, settings.logs_as_json)
     app = create_app(settings) if kind == "graphql" else plain_app(settings, database_url)
+    if kind == "graphql":
+        # As editai serve does (editai/process_tuning.py; absent from old commits).
+        try:
+            from editai.process_tuning import freeze_startup_objects
+        except ImportError:
+            pass
+        else:
+            freeze_startup_objects()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((HOST, 0))

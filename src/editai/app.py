@@ -27,6 +27,7 @@ from editai.jobs.worker import Worker
 from editai.logging import configure_logging, get_logger
 from editai.media.downloads import media_endpoint
 from editai.middleware import RequestContextMiddleware
+from editai.process_tuning import freeze_startup_objects
 from editai.runtime import Runtime
 from editai.settings import Settings, get_settings
 
@@ -106,4 +107,6 @@ def configured_app() -> Starlette:
     """Entry point for ``uvicorn editai.app:configured_app --factory``."""
     settings = get_settings()
     configure_logging(settings.log_level, settings.logs_as_json)
-    return create_app(settings)
+    app = create_app(settings)
+    freeze_startup_objects()  # one server process per call (uvicorn's workers)
+    return app

@@ -20,6 +20,7 @@ def _serve(args: argparse.Namespace) -> int:
     from editai.app import create_app
     from editai.auth.tokens import mint_token
     from editai.logging import configure_logging
+    from editai.process_tuning import freeze_startup_objects
 
     settings = get_settings()
     settings.host, settings.port = args.host or settings.host, args.port or settings.port
@@ -47,6 +48,7 @@ def _serve(args: argparse.Namespace) -> int:
             access_log=False,
         )
     else:
+        freeze_startup_objects()
         uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
     return 0
 
