@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 
 import httpx
-import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -23,14 +22,6 @@ NESTED_BAD_CURSOR = """{ projects { edges { node { id
     segments { id } voiceovers { id } } } } }"""
 NESTED_OK = """{ projects { edges { node { id
     clips(first: 5) { edges { node { id } } } segments { id } voiceovers { id } } } } }"""
-
-
-@pytest.fixture
-async def quiet_api(settings: Settings, engine: AsyncEngine) -> Api:
-    async with quiet_app(settings, engine) as app:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            yield Api(c, settings)
 
 
 async def test_nested_bad_cursor_fails_alone_and_releases_everything(

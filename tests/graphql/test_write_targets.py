@@ -12,7 +12,6 @@ import asyncio
 import time
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,27 +20,17 @@ from editai.db.tenancy import SessionFactory
 from editai.jobs.models import Job, JobStatus
 from editai.profiles.models import Profile
 from editai.projects.models import Project
-from editai.settings import Settings
 from editai.tts.models import Voiceover
 from tests.api import Api
 from tests.api import TestUser as ApiUser
 from tests.db.world import Tenant, World, create_world
 from tests.graphql.lifecycle import (
     nothing_held,
-    quiet_app,
     sqlite_write_lock,
     sqlite_write_lock_free,
 )
 
 UPDATE_PROJECT = 'mutation($id: ID!) { updateProject(id: $id, input: {name: "x"}) { id name } }'
-
-
-@pytest.fixture
-async def quiet_api(settings: Settings, engine: AsyncEngine) -> Api:
-    async with quiet_app(settings, engine) as app:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            yield Api(c, settings)
 
 
 def _foreign_writes(mine: Tenant, other: Tenant) -> list[tuple[str, dict[str, Any], str]]:

@@ -162,9 +162,7 @@ class LeafFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         field_nodes: list[FieldNode],
         path: Path,
     ) -> AwaitableOrValue[Any]:
-        # strawberry always passes a manager; it is empty unless an extension resolves.
-        manager = self.middleware_manager
-        if self.fast_leaves and (manager is None or not manager.middlewares):
+        if self._short_roads_open():
             node = field_nodes[0]
             field_def = parent_type.fields.get(node.name.value)
             if field_def is not None and not node.arguments:
@@ -178,6 +176,11 @@ class LeafFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     if items is not None:
                         return self._complete_objects(plan, field_def, field_nodes, path, items)
         return super().execute_field(parent_type, source, field_nodes, path)
+
+    def _short_roads_open(self) -> bool:
+        # strawberry always passes a manager; it is empty unless an extension resolves.
+        manager = self.middleware_manager
+        return self.fast_leaves and (manager is None or not manager.middlewares)
 
     def execute_fields(
         self,
@@ -226,8 +229,7 @@ class LeafFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         """An object whose selected fields are all short-road leaves, answered in one
         loop; None (nothing done) for the field-by-field way when one is not answered
         on the short road: that way starts over, and raises exactly where it should."""
-        manager = self.middleware_manager
-        if not self.fast_leaves or (manager is not None and manager.middlewares):
+        if not self._short_roads_open():
             return None
         plans = derived_from(
             self.operation,
@@ -329,7 +331,7 @@ class LeafFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
             else:
                 completed = self._complete_object_list(plan, field_nodes, path, items, subfields)
             if self.is_awaitable(completed):
-                return self._located(completed, field_def, field_nodes, path)
+                return self._located(completed, field_nodes, path, field_def.type)
             return completed
         except Exception as raw_error:
             error = located_error(raw_error, field_nodes, path.as_list())
@@ -360,7 +362,7 @@ class LeafFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 self.handle_field_error(error, item_type, item_path)
                 completed = None
             if self.is_awaitable(completed):
-                completed = self._located_item(completed, field_nodes, item_path, item_type)
+                completed = self._located(completed, field_nodes, item_path, item_type)
                 pending.append(index)
             results.append(completed)
         if not pending:
@@ -375,21 +377,13 @@ class LeafFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return gathered()
 
     async def _located(
-        self, completed: Any, field_def: GraphQLField, field_nodes: list[FieldNode], path: Path
+        self, completed: Any, field_nodes: list[FieldNode], path: Path, return_type: Any
     ) -> Any:
+        """Await a field's (or a list item's) completion; an error is located and handled
+        there, as graphql-core's ``await_completed`` does."""
         try:
             return await completed
         except Exception as raw_error:
             error = located_error(raw_error, field_nodes, path.as_list())
-            self.handle_field_error(error, field_def.type, path)
-            return None
-
-    async def _located_item(
-        self, completed: Any, field_nodes: list[FieldNode], item_path: Path, item_type: Any
-    ) -> Any:
-        try:
-            return await completed
-        except Exception as raw_error:
-            error = located_error(raw_error, field_nodes, item_path.as_list())
-            self.handle_field_error(error, item_type, item_path)
+            self.handle_field_error(error, return_type, path)
             return None
