@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from editai.clips.models import Clip
-from editai.db.rows import mapped_columns
+from editai.db.rows import mapped_columns, records
 from editai.pagination import Cursor, newest_first_after
 
 
@@ -43,7 +43,7 @@ class ClipRepository:
         dialect = self.session.get_bind().dialect.name
         stmt = _first_per_project_statement(after is not None, dialect == "postgresql")
         grouped: dict[uuid.UUID, list[Any]] = defaultdict(list)
-        for row in (await self.session.execute(stmt, params)).all():
+        for row in records(Clip, await self.session.execute(stmt, params)):
             grouped[row.project_id].append(row)
         return grouped
 

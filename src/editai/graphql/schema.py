@@ -16,6 +16,7 @@ from editai.analysis.queries import AnalysisQuery
 from editai.clips.mutations import ClipMutation
 from editai.clips.queries import ClipQuery
 from editai.costs.queries import CostQuery
+from editai.graphql.argument_types import settle_argument_types
 from editai.graphql.errors import ErrorShaping, log_errors
 from editai.graphql.health import HealthQuery
 from editai.graphql.input_hygiene import input_hygiene
@@ -94,7 +95,7 @@ def build_schema(settings: Settings | None = None) -> EditAISchema:
         lambda: OperationSteps(hygiene.rule, hygiene.max_length, settings.max_tokens, rules),
     ]
     extensions.append(ErrorShaping)
-    return EditAISchema(
+    schema = EditAISchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -102,6 +103,8 @@ def build_schema(settings: Settings | None = None) -> EditAISchema:
         config=StrawberryConfig(auto_camel_case=True),
         execution_context_class=SerialMutationExecutionContext,
     )
+    settle_argument_types(schema)
+    return schema
 
 
 def schema_sdl() -> str:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from editai.db.rows import mapped_columns
+from editai.db.rows import mapped_columns, records
 from editai.pagination import Cursor, Page, PageRequest, newest_first_after
 from editai.projects.models import Project, ProjectStatus
 
@@ -46,7 +46,7 @@ class ProjectRepository:
         if page.after is not None:
             params |= {"after_created_at": page.after.created_at, "after_id": page.after.id}
         stmt = _page_statement(status is not None, page.after is not None)
-        rows = list((await self.session.execute(stmt, params)).all())
+        rows = records(Project, await self.session.execute(stmt, params))
         return Page(rows[: page.first], len(rows) > page.first, page.after is not None)
 
     async def count_for_profile(self, status: ProjectStatus | None = None) -> int:
