@@ -7,6 +7,7 @@ import json
 import math
 import random
 import struct
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -14,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from editai.graphql.json_encoding import encode_answer, encode_answer_text
+from editai.graphql.json_encoding import encode_answer, encode_answer_text, orjson_if_identical
 from tests.api import Api
 
 
@@ -68,6 +69,21 @@ def test_every_float_exponent_encodes_to_the_standard_librarys_bytes() -> None:
 )
 def test_what_orjson_writes_differently_takes_the_standard_road(data: object) -> None:
     assert encode_answer(data) == stdlib(data)
+
+
+def test_answers_of_ids_dates_and_ordinary_floats_take_orjsons_road() -> None:
+    # The point of it all: a page of rows is encoded by orjson, not thrown away because
+    # a UUID's "...3e-4b..." or a time looked like a small float.
+    rng = random.Random(3)
+    for _ in range(2000):
+        node = {
+            "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "startSeconds": round(rng.uniform(0, 3600), rng.randint(0, 6)),
+            "createdAt": "2026-01-01T12:00:00.000015+00:00",
+            "status": "READY",
+        }
+        answer = {"data": {"clips": {"edges": [{"node": node}]}}}
+        assert orjson_if_identical(answer) == stdlib(answer)
 
 
 @dataclass

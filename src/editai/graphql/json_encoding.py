@@ -6,9 +6,11 @@ answer is made of, except in three places, each visible in its output:
 
 * non-ASCII text: orjson writes UTF-8, the standard library ``\\uXXXX`` escapes; and DEL
   (0x7f), which the standard library escapes and orjson does not;
-* floats below 1e-4 in magnitude: Python's ``repr`` writes ``1e-05``, orjson ``0.00001``
-  or ``1.5e-7``. Every such float makes orjson write ``e-`` or ``0.0000`` (checked for
-  every exponent in tests/graphql/test_json_encoding.py);
+* floats below 1e-4 in magnitude: Python's ``repr`` writes ``1e-05`` and ``1.5e-07``,
+  orjson ``0.00001`` and ``1.5e-7``. Each such float makes orjson write a number that
+  starts ``0.0000``, or a one-digit negative exponent that ends a number (``e-7`` then
+  ``,``, ``]``, ``}`` or the end); wider exponents are written alike (checked for every exponent in
+  tests/graphql/test_json_encoding.py). A UUID's ``...3e-4b...`` never looks like that;
 * what orjson refuses (integers beyond 64 bits, non-string keys, lone surrogates) or
   serializes where the standard library would raise (datetimes, dataclasses: passed
   through to a ``default`` that refuses them).
@@ -23,13 +25,14 @@ raises): graphql-core serializes ``ID`` and enum fields to strings first.
 from __future__ import annotations
 
 import json
+import re
 from typing import NoReturn
 
 import orjson
 
 _STDLIB = json.JSONEncoder(separators=(",", ":"), check_circular=False)
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
-_MARKS = (b"e-", b"0.0000", b"\x7f")
+_SMALL_FLOAT = re.compile(rb"(?<![0-9])0\.0000|e-[1-9](?:[,\]}]|\Z)")
 
 
 def _refuse(value: object) -> NoReturn:
@@ -38,13 +41,20 @@ def _refuse(value: object) -> NoReturn:
 
 def encode_answer(data: object) -> bytes:
     """``json.dumps(data, separators=(",", ":")).encode()``, byte for byte."""
+    fast = orjson_if_identical(data)
+    return fast if fast is not None else _STDLIB.encode(data).encode()
+
+
+def orjson_if_identical(data: object) -> bytes | None:
+    """orjson's encoding of ``data``, or None where it could differ from the standard
+    library's."""
     try:
         fast = orjson.dumps(data, default=_refuse, option=_OPTIONS)
     except TypeError:
-        return _STDLIB.encode(data).encode()
-    if fast.isascii() and not any(mark in fast for mark in _MARKS):
-        return fast
-    return _STDLIB.encode(data).encode()
+        return None
+    if not fast.isascii() or b"\x7f" in fast or _SMALL_FLOAT.search(fast):
+        return None
+    return fast
 
 
 def encode_answer_text(data: object) -> str:
