@@ -9,14 +9,14 @@ answer is made of, except in three places, each visible in its output:
 * floats below 1e-4 in magnitude: Python's ``repr`` writes ``1e-05`` and ``1.5e-07``,
   orjson ``0.00001`` and ``1.5e-7``. Each such float makes orjson write a number that
   starts ``0.0000``, or a one-digit negative exponent that ends a number (``e-7`` then
-  ``,``, ``]``, ``}`` or the end); wider exponents are written alike (checked for every exponent in
-  tests/graphql/test_json_encoding.py). A UUID's ``...3e-4b...`` never looks like that;
+  ``,``, ``]``, ``}`` or the end); wider exponents are written alike (checked for every
+  exponent in tests/graphql/test_json_encoding.py). A UUID's ``...3e-4b...`` never looks like that;
 * what orjson refuses (integers beyond 64 bits, non-string keys, lone surrogates) or
   serializes where the standard library would raise (datetimes, dataclasses: passed
   through to a ``default`` that refuses them).
 
 An output showing any of these marks is thrown away and the standard library encodes the
-data instead: the mark may come from an innocent string ("e-mail"), which only costs the
+data instead: the mark may come from an innocent string ("v0.00001"), which only costs the
 slow road. Non-finite floats never reach an answer: GraphQL's ``Float`` refuses them;
 nor do UUIDs or enum members (which orjson would write where the standard library
 raises): graphql-core serializes ``ID`` and enum fields to strings first.
