@@ -32,7 +32,10 @@ import orjson
 
 _STDLIB = json.JSONEncoder(separators=(",", ":"), check_circular=False)
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
-_SMALL_FLOAT = re.compile(rb"(?<![0-9])0\.0000|e-[1-9](?:[,\]}]|\Z)")
+# Two patterns, each starting with a literal (which re then scans for): one with a
+# lookbehind first or an alternation was 50 times slower (400 us for a 14 kB page).
+_FIXED_SMALL = re.compile(rb"(?<![0-9])0\.0000")
+_SHORT_NEGATIVE_EXPONENT = re.compile(rb"e-[1-9](?:[,\]}]|\Z)")
 
 
 def _refuse(value: object) -> NoReturn:
@@ -52,7 +55,9 @@ def orjson_if_identical(data: object) -> bytes | None:
         fast = orjson.dumps(data, default=_refuse, option=_OPTIONS)
     except TypeError:
         return None
-    if not fast.isascii() or b"\x7f" in fast or _SMALL_FLOAT.search(fast):
+    if not fast.isascii() or b"\x7f" in fast or _SHORT_NEGATIVE_EXPONENT.search(fast):
+        return None
+    if b"0.0000" in fast and _FIXED_SMALL.search(fast):
         return None
     return fast
 
