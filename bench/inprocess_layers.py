@@ -7,7 +7,8 @@ database seeded as in ``throughput.py``) and times requests that each add one la
 
 * ``plain flat``: ``throughput.py``'s plain endpoint (Starlette + the same SQL);
 * ``anon typename``: ``{ __typename }`` with no token: HTTP view, middleware, strawberry;
-* ``currentProfile``: adds the token check, ``BEGIN``, the identity lookup, ``ROLLBACK``;
+* ``authed typename``: adds the token check, ``BEGIN``, the identity lookup, ``ROLLBACK``;
+* ``currentProfile``: adds the profile's own query;
 * ``flat``/``nested``: ``throughput.py``'s queries (adds the page and its completion).
 
 Prints the process CPU time per request (``time.process_time``) and wall time, median of
@@ -130,6 +131,7 @@ async def bench(args: argparse.Namespace) -> int:
                 rows.append((f"plain {shape}", plain, scope, b""))
             for name, query, hdrs in (
                 ("anon typename", "{ __typename }", {}),
+                ("authed typename", "{ __typename }", headers),
                 ("currentProfile", "{ currentProfile { id } }", headers),
                 ("flat", QUERIES["flat"], headers),
                 ("nested", QUERIES["nested"], headers),
