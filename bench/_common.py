@@ -13,6 +13,7 @@ import random
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -42,6 +43,10 @@ from editai.profiles.repository import name_key
 from editai.projects.models import Project, ProjectStatus
 from editai.segments.models import Segment, SegmentKind
 from editai.settings import Environment, Settings
+
+# One schema fingerprint for the suite and the benchmarks: the suite's (tests/databases.py).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.databases import schema_fingerprint as schema_fingerprint
 
 ADMIN_URL = os.environ.get(
     "EDITAI_BENCH_POSTGRES_URL",
@@ -463,43 +468,3 @@ def git_checkout(ref: str, parent: Path) -> Iterator[Checkout]:
 
 # Everything a migration decides that a query can notice: columns, keys and indexes,
 # enums, row-level security, policies, grants, functions, and the Alembic revision.
-_SCHEMA_QUERY = """
-SELECT 'column ' || table_name || '.' || column_name || ' ' || data_type || ' '
-       || is_nullable || ' ' || coalesce(column_default, '') || ' '
-       || coalesce(character_maximum_length::text, '')
-  FROM information_schema.columns WHERE table_schema = 'public'
-UNION ALL
-SELECT 'index ' || indexdef FROM pg_indexes WHERE schemaname = 'public'
-UNION ALL
-SELECT 'constraint ' || conrelid::regclass::text || ' ' || conname || ' '
-       || pg_get_constraintdef(oid)
-  FROM pg_constraint WHERE connamespace = 'public'::regnamespace
-UNION ALL
-SELECT 'enum ' || t.typname || ' ' || string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder)
-  FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid GROUP BY t.typname
-UNION ALL
-SELECT 'rls ' || relname || ' ' || relrowsecurity::text || ' ' || relforcerowsecurity::text
-  FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'
-UNION ALL
-SELECT 'policy ' || tablename || ' ' || policyname || ' ' || cmd || ' ' || roles::text || ' '
-       || coalesce(qual, '') || ' ' || coalesce(with_check, '')
-  FROM pg_policies WHERE schemaname = 'public'
-UNION ALL
-SELECT 'grant ' || table_name || ' ' || grantee || ' ' || privilege_type
-  FROM information_schema.role_table_grants WHERE table_schema = 'public'
-UNION ALL
-SELECT 'function ' || pg_get_functiondef(oid)
-  FROM pg_proc WHERE pronamespace = 'public'::regnamespace AND prokind = 'f'
-UNION ALL
-SELECT 'alembic ' || version_num FROM alembic_version
-"""
-
-
-async def schema_fingerprint(url: str) -> list[str]:
-    """The schema of a migrated database as sorted lines (compare two with ``==``)."""
-    conn = await asyncpg.connect(_dsn(url), timeout=5)
-    try:
-        rows = await conn.fetch(_SCHEMA_QUERY)
-    finally:
-        await conn.close()
-    return sorted(str(row[0]) for row in rows)

@@ -9,7 +9,7 @@ PY="${PYTHON:-$ROOT/.venv/bin/python}"
 cd "$ROOT"
 status=0
 summaries=()
-for script in sql_count throughput workers tenant_hook_overhead job_latency job_overhead latency_under_load; do
+for script in sql_count throughput inprocess_layers workers tenant_hook_overhead job_latency job_overhead latency_under_load; do
   echo "==> bench/$script.py" >&2
   log="$(mktemp)"
   "$PY" "bench/$script.py" | tee "$log"

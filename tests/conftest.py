@@ -31,6 +31,7 @@ from editai.media.binaries import Binaries, find_binaries
 from editai.settings import Environment, Settings
 from tests.api import Api
 from tests.databases import (
+    RecycledDatabases,
     copy_sqlite_database,
     create_postgres_database,
     drop_postgres_database,
@@ -102,14 +103,25 @@ async def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+async def pg_databases(pg_template: str) -> AsyncIterator[RecycledDatabases]:
+    """Copies of the template, recycled between tests (tests/databases.py)."""
+    databases = RecycledDatabases(pg_template)
+    try:
+        yield databases
+    finally:
+        await databases.close()
+
+
 @pytest.fixture
-async def pg_url(pg_template: str) -> AsyncIterator[str]:
-    """The test's own PostgreSQL database, migrated, dropped after the test."""
-    url = await create_postgres_database("editai_test", template=pg_template)
+async def pg_url(pg_databases: RecycledDatabases) -> AsyncIterator[str]:
+    """The test's own PostgreSQL database, migrated and empty; after the test, emptied
+    for a later one under another name, or dropped."""
+    url = await pg_databases.acquire()
     try:
         yield url
     finally:
-        await drop_postgres_database(url)
+        await pg_databases.release(url)
 
 
 @pytest.fixture
