@@ -72,6 +72,13 @@ class Settings(BaseSettings):
     # above the longest per-field limit (voice-over text, post content: 5000 characters).
     max_string_length: int = 10_000
     max_page_size: int = 100
+    # Breadth (graphql/query_cost.py): the objects an operation can return at most, with
+    # a list that has no `first` counted as this many items. Refused above the budget;
+    # the cost is in the answer's extensions when asked (header X-Query-Cost: report),
+    # or always with report_query_cost.
+    max_query_cost: int = 5000
+    query_cost_list_size: int = 20
+    report_query_cost: bool = False
     # An operation still running after this long is cancelled (its transaction rolled
     # back, its connection released) and answered with an error.
     operation_timeout_seconds: float = 60.0

@@ -239,7 +239,8 @@ def _deep_query(depth: int) -> str:
     leaf = "cursor" if path[-1] == "edges" else "id"
     if path[-1] == "clips" or path[-1] == "projects":
         leaf = "pageInfo { hasNextPage }"
-    opened = " { ".join(path)
+    # One item per page: the depth is what is tested here, not the breadth (query cost).
+    opened = " { ".join(f"{p}(first: 1)" if p in ("projects", "clips") else p for p in path)
     return "{ " + opened + " { " + leaf + " }" * len(path) + " }"
 
 

@@ -11,6 +11,7 @@ its scalar cannot serialize, come out with the same message, path and code.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -24,12 +25,15 @@ from graphql import (
     get_named_type,
     is_leaf_type,
 )
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from editai.db.tenancy import SessionFactory
 from editai.graphql.leaf_fields import LeafFieldExecutionContext, leaf_plan
 from editai.graphql.schema import build_schema
 from editai.media import downloads
+from editai.settings import Settings
 from tests.api import Api
+from tests.conftest import make_settings
 from tests.graphql.test_isolation_sweep import seed_profile
 
 # Root fields that read the profile's own data (no provider calls). Not ``jobs``: the
@@ -63,6 +67,14 @@ def every_field_document(schema: GraphQLSchema) -> str:
         assert isinstance(named, GraphQLObjectType)
         roots.append(f"{root} {{ {selection(named, DEPTH)} }}")
     return "{ " + " ".join(roots) + " }"
+
+
+@pytest.fixture
+def settings(engine: AsyncEngine, run_dir: Path) -> Settings:
+    # The document below selects every field, lists within lists: far above the default
+    # query cost budget, which is not what these tests are about.
+    url = engine.url.render_as_string(hide_password=False)
+    return make_settings(run_dir, url, max_query_cost=10_000_000)
 
 
 async def test_the_short_road_answers_byte_for_byte_as_the_general_one(

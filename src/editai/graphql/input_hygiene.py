@@ -165,15 +165,18 @@ class InputHygiene(SchemaExtension):
         yield
 
     def on_execute(self) -> Iterator[None]:
+        self.check_variables()
+        yield
+
+    def check_variables(self) -> None:
         variables = self.execution_context.variables
         if variables:
             found = first_variable_problem(variables, self.max_length)
             if found is not None:
                 where, problem = found
-                # Raised, not returned: strawberry turns an error raised here into the
-                # operation's result on every path, subscriptions included.
+                # Raised, not returned: strawberry turns an error raised in on_execute
+                # into the operation's result on every path, subscriptions included.
                 raise BadUserInput(f"{where} {problem}", field=where)
-        yield
 
 
 class HygieneFactory:

@@ -20,7 +20,8 @@ from editai.graphql.argument_types import settle_argument_types
 from editai.graphql.errors import ErrorShaping, log_errors
 from editai.graphql.health import HealthQuery
 from editai.graphql.input_hygiene import input_hygiene
-from editai.graphql.operation_steps import OperationSteps
+from editai.graphql.operation_steps import CostBudget, OperationSteps
+from editai.graphql.query_cost import CostModel
 from editai.graphql.serial_execution import SerialMutationExecutionContext
 from editai.jobs.mutations import JobMutation
 from editai.jobs.queries import JobQuery
@@ -88,11 +89,16 @@ def build_schema(settings: Settings | None = None) -> EditAISchema:
     ]
     if not settings.introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
+    cost = CostBudget(
+        CostModel(settings.query_cost_list_size, settings.max_page_size),
+        settings.max_query_cost,
+        settings.report_query_cost,
+    )
     # Factories, not instances: strawberry builds fresh extensions per operation.
     hygiene = input_hygiene(settings)
     extensions: list[Any] = [
         # First: its variable check may end an operation in on_execute.
-        lambda: OperationSteps(hygiene.rule, hygiene.max_length, settings.max_tokens, rules),
+        lambda: OperationSteps(hygiene.rule, hygiene.max_length, settings.max_tokens, rules, cost),
     ]
     extensions.append(ErrorShaping)
     schema = EditAISchema(
