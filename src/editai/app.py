@@ -47,7 +47,9 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         services=runtime,
         identities=IdentityResolver(settings, runtime.sessions, verifier),
         graphql_ide="graphiql" if settings.graphiql else None,
-        allow_queries_via_get=False,
+        # Queries (never mutations: strawberry refuses them) may come by GET, as Apollo's
+        # persisted-query link sends hashes; answered "private, no-store" (graphql/view.py).
+        allow_queries_via_get=True,
     )
 
     async def health(_: Request) -> JSONResponse:

@@ -79,6 +79,13 @@ class Settings(BaseSettings):
     max_query_cost: int = 5000
     query_cost_list_size: int = 20
     report_query_cost: bool = False
+    # Persisted queries (persisted_queries/service.py): Apollo's automatic persisted
+    # queries, stored in the database for every process, at most this many and this
+    # long; or, with persisted_queries_only, only the manifest's operations run.
+    persisted_queries_max: int = 10_000
+    persisted_query_max_bytes: int = 100_000
+    persisted_queries_manifest: Path | None = None
+    persisted_queries_only: bool = False
     # An operation still running after this long is cancelled (its transaction rolled
     # back, its connection released) and answered with an error.
     operation_timeout_seconds: float = 60.0

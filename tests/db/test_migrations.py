@@ -17,10 +17,14 @@ from editai.db import migrate
 from editai.db.autogen import COMPARE_OPTIONS
 from editai.db.engine import create_engine
 from editai.db.models import Base
+from editai.settings import get_settings
 from tests.conftest import make_settings
 from tests.databases import create_postgres_database, drop_postgres_database
 
 APP_TABLES = set(Base.metadata.tables)
+# Shared by every tenant, read and written by system sessions only: no row-level
+# security, and no grant to the tenant role.
+SHARED_TABLES = {"persisted_queries"}
 
 
 @pytest.fixture
@@ -86,7 +90,16 @@ async def assert_round_trip(engine: AsyncEngine) -> None:
 
 async def test_round_trip_on_postgres(fresh_postgres: AsyncEngine) -> None:
     await assert_round_trip(fresh_postgres)
-    assert await policy_tables(fresh_postgres) == APP_TABLES
+    assert await policy_tables(fresh_postgres) == APP_TABLES  # row-level security on all
+    async with fresh_postgres.connect() as conn:
+        granted = await conn.scalar(
+            text(
+                "SELECT count(*) FROM information_schema.role_table_grants"
+                " WHERE table_name = 'persisted_queries' AND grantee = :role"
+            ),
+            {"role": get_settings().db_tenant_role},
+        )
+    assert granted == 0
     await migrate.downgrade(fresh_postgres, "base")
     assert await policy_tables(fresh_postgres) == set()
 

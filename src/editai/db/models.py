@@ -4,6 +4,7 @@ from editai.clips.models import Clip
 from editai.costs.models import ApiCost
 from editai.db.base import Base
 from editai.jobs.models import Job
+from editai.persisted_queries.models import PersistedQuery
 from editai.profiles.models import Profile, User
 from editai.projects.models import Project
 from editai.publishing.models import Publication
@@ -26,6 +27,7 @@ __all__ = [
     "Base",
     "Clip",
     "Job",
+    "PersistedQuery",
     "Profile",
     "Project",
     "Publication",

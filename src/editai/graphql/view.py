@@ -17,7 +17,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import SubscriptionExecutionResult
@@ -46,9 +46,18 @@ from editai.graphql.uploads import (
 from editai.http_errors import error_body, internal_error_response
 from editai.logging import bind_context, get_logger
 from editai.media.downloads import one_expiry_per_request
+from editai.persisted_queries.service import PersistedQueries
 from editai.runtime import Runtime
 
 log = get_logger("editai.graphql")
+
+
+class DocumentRefused(Exception):
+    """No document to run: an unknown or mismatched persisted query, or one not allowed."""
+
+    def __init__(self, error: AppError) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 def _identity_of(request: Request) -> Identity:
@@ -70,6 +79,7 @@ class EditAIGraphQL(GraphQL[Context, None]):
         self.identities = identities
         self.max_upload_bytes = services.settings.max_upload_bytes
         self.max_body_bytes = self.max_upload_bytes + FORM_OVERHEAD_BYTES
+        self.persisted = PersistedQueries(services.sessions, services.settings)
         spool_dir = services.storage.upload_temp_dir()
         # strawberry only calls it with the request (the base class annotates it a Callable).
         self.request_adapter_class = lambda request: UploadRequestAdapter(  # type: ignore[assignment]
@@ -116,7 +126,7 @@ class EditAIGraphQL(GraphQL[Context, None]):
         if declared_too_large(request, self.max_body_bytes):
             return too_large_response(self.max_upload_bytes)
         try:
-            return await self.run(request)
+            response = await self.run(request)
         except HTTPException as exc:
             # Malformed JSON, a wrong method, no query...: the client's error, as GraphQL.
             return graphql_error_response(exc.reason, exc.status_code)
@@ -126,6 +136,14 @@ class EditAIGraphQL(GraphQL[Context, None]):
             return Response(status_code=400)  # nobody is left to read it
         except UploadRefused as exc:
             return graphql_error_response(exc.error.message, exc.status_code, exc.error.code)
+        except DocumentRefused as exc:
+            return graphql_error_response(exc.error.message, 200, exc.error.code)
+        if request.method == "GET":
+            # Queries by GET (persisted queries' hashes): an answer is one user's, in one
+            # profile; no shared cache may keep it, and none may serve it to another.
+            response.headers["Cache-Control"] = "private, no-store"
+            response.headers["Vary"] = "Authorization, X-Profile-Id"
+        return response
 
     def encode_json(self, data: object) -> str:
         # strawberry's json.dumps(data, separators=(",", ":")), byte for byte, by orjson
@@ -140,6 +158,25 @@ class EditAIGraphQL(GraphQL[Context, None]):
             return json.loads(data)
         except (UnicodeDecodeError, RecursionError) as exc:
             raise json.JSONDecodeError(f"Invalid JSON: {type(exc).__name__}", "", 0) from exc
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET with a persisted query's hash and no text is a query, not a visit.
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(
+            request
+        )
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        data = await super().parse_http_body(request)
+        if isinstance(data, GraphQLRequestData):
+            # Persisted queries (persisted_queries/service.py): the text a hash names, or
+            # a refusal, before anything is parsed.
+            try:
+                data.query = await self.persisted.document_for(data.query, data.extensions)
+            except AppError as exc:
+                raise DocumentRefused(exc) from exc
+        return data
 
     async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
         try:
