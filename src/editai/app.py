@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -26,6 +27,8 @@ from editai.http_errors import http_error_as_json
 from editai.jobs.worker import Worker
 from editai.logging import configure_logging, get_logger
 from editai.media.downloads import media_endpoint
+from editai.metrics import watch_loop_lag
+from editai.metrics_endpoint import metrics_endpoint
 from editai.middleware import RequestContextMiddleware
 from editai.process_tuning import freeze_startup_objects
 from editai.runtime import Runtime
@@ -67,6 +70,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         if settings.auto_migrate_on_start:
             await migrate.upgrade(runtime.engine)
         await runtime.events.start()
+        lag = asyncio.create_task(watch_loop_lag("server"))
         worker = Worker(runtime) if settings.embedded_worker else None
         if worker is not None:
             await worker.start()
@@ -80,6 +84,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         try:
             yield
         finally:
+            lag.cancel()
             if worker is not None:
                 await worker.stop()
             await runtime.events.stop()
@@ -93,6 +98,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/media/{path:path}", media_endpoint(runtime), methods=["GET", "HEAD"]),
+            # Off in production unless enabled or protected by a token: no route at all.
+            *([Route("/metrics", metrics_endpoint(runtime))] if settings.metrics else []),
         ],
         middleware=[Middleware(RequestContextMiddleware)],
         exception_handlers={HTTPException: http_error_as_json},

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import shutil
 import signal
 import sys
+import tempfile
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -37,7 +40,10 @@ def _serve(args: argparse.Namespace) -> int:
             flush=True,
         )
     if args.workers > 1:
-        # Separate processes each build their own app (and engine pool) from the environment.
+        # Separate processes each build their own app (and engine pool) from the environment,
+        # and write their metrics into one directory: any of them answers /metrics for all
+        # (prometheus-client's multiprocess mode; editai/metrics.py).
+        metrics_dir = _multiprocess_metrics_dir()
         uvicorn.run(
             "editai.app:configured_app",
             factory=True,
@@ -47,10 +53,23 @@ def _serve(args: argparse.Namespace) -> int:
             log_config=None,
             access_log=False,
         )
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     else:
         freeze_startup_objects()
         uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
     return 0
+
+
+def _multiprocess_metrics_dir() -> str | None:
+    """A fresh directory for the server processes' metrics (None: the operator set one)."""
+    from editai.metrics import MULTIPROCESS_DIR_ENV
+
+    if os.environ.get(MULTIPROCESS_DIR_ENV):
+        return None
+    path = tempfile.mkdtemp(prefix="editai-metrics-")
+    os.environ[MULTIPROCESS_DIR_ENV] = path  # inherited by uvicorn's worker processes
+    return path
 
 
 def _migrate(args: argparse.Namespace) -> int:
@@ -76,9 +95,12 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    from prometheus_client import start_http_server
+
     from editai.db.engine import create_engine
     from editai.jobs.worker import Worker
     from editai.logging import configure_logging
+    from editai.metrics import watch_loop_lag
     from editai.runtime import Runtime
 
     settings = get_settings()
@@ -97,9 +119,14 @@ def _worker(args: argparse.Namespace) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         await worker.start()
+        lag = asyncio.create_task(watch_loop_lag("worker"))
+        if settings.worker_metrics_port is not None:
+            # This process's own exposition (prometheus-client's server, in a thread).
+            start_http_server(settings.worker_metrics_port, addr=settings.host)
         try:
             await stop.wait()
         finally:
+            lag.cancel()
             await worker.stop()  # hands running jobs back to the queue
             await runtime.events.stop()
             await runtime.engine.dispose()

@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
 
     graphiql_enabled: bool | None = None
+    # GET /metrics (editai/metrics.py): on unless production; with a token, only for
+    # `Authorization: Bearer <token>` (then on in production too).
+    metrics_enabled: bool | None = None
+    metrics_token: SecretStr | None = None
+    # An `editai worker` process serves its own metrics on this port (off when unset).
+    worker_metrics_port: int | None = None
     introspection_enabled: bool | None = None
     max_query_depth: int = 12
     max_aliases: int = 30
@@ -177,6 +183,12 @@ class Settings(BaseSettings):
         return (
             self.graphiql_enabled if self.graphiql_enabled is not None else not self.is_production
         )
+
+    @property
+    def metrics(self) -> bool:
+        if self.metrics_enabled is not None:
+            return self.metrics_enabled
+        return not self.is_production or self.metrics_token is not None
 
     @property
     def introspection(self) -> bool:

@@ -16,6 +16,7 @@ validation cache's keys and the order of the errors, is what it was.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ from graphql import ASTValidationRule, parse
 from editai.errors import BadUserInput
 from editai.graphql.input_hygiene import InputHygiene, StringLiteralRule
 from editai.graphql.query_cost import CostModel, operation_cost
+from editai.metrics import observe_operation
 
 CACHE_SIZE = 512  # distinct documents kept parsed, and validated
 COST_HEADER = "x-query-cost"  # "report": the answer's extensions carry its cost
@@ -71,7 +73,10 @@ class OperationSteps(InputHygiene):
         context = self.execution_context
         context.validation_rules = (*context.validation_rules, self.rule, *self.rules)
         context.parse_options["max_tokens"] = self.max_tokens
+        started = time.perf_counter()
         yield
+        operation_type = "unknown" if context.graphql_document is None else _type_of(context)
+        observe_operation(operation_type, context.operation_name, time.perf_counter() - started)
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
@@ -121,3 +126,10 @@ class OperationSteps(InputHygiene):
         request = getattr(self.execution_context.context, "request", None)
         headers = getattr(request, "headers", None)
         return headers is not None and headers.get(COST_HEADER, "").lower() == "report"
+
+
+def _type_of(context: Any) -> str:
+    try:
+        return str(context.operation_type.value)
+    except RuntimeError:  # no such operation, or several and no name: refused anyway
+        return "unknown"

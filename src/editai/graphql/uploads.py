@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse
 from starlette.types import Message, Receive
 
 from editai.errors import AppError
+from editai.metrics import count_errors
 
 # Browsers send these cross-site with no preflight (CORS "simple" requests).
 SIMPLE_CONTENT_TYPES = frozenset(
@@ -65,6 +66,7 @@ def graphql_error_response(
     message: str, status_code: int, code: str = "BAD_USER_INPUT"
 ) -> JSONResponse:
     """A refusal shaped like a GraphQL response, so clients show it like any other error."""
+    count_errors([code])
     return JSONResponse(
         {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]},
         status_code=status_code,

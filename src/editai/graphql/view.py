@@ -46,6 +46,7 @@ from editai.graphql.uploads import (
 from editai.http_errors import error_body, internal_error_response
 from editai.logging import bind_context, get_logger
 from editai.media.downloads import one_expiry_per_request
+from editai.metrics import count_errors
 from editai.persisted_queries.service import PersistedQueries
 from editai.runtime import Runtime
 
@@ -109,6 +110,13 @@ class EditAIGraphQL(GraphQL[Context, None]):
     def _failure_response(exc: Exception) -> Response:
         """An error outside the resolvers (the context, the gate, the view itself)."""
         app_error = as_app_error(exc)
+        count_errors(
+            [
+                app_error.code
+                if isinstance(app_error, ServiceUnavailable)
+                else "INTERNAL_SERVER_ERROR"
+            ]
+        )
         if isinstance(app_error, ServiceUnavailable):
             # The database busy or gone (retries exhausted): not a bug, and worth a retry.
             log.warning(
@@ -254,4 +262,5 @@ class EditAIGraphQL(GraphQL[Context, None]):
         # Errors raised outside the operation hooks still get a code and are masked.
         if result.errors:
             result.errors = [shape_error(e) for e in result.errors]
+            count_errors([str((e.extensions or {}).get("code")) for e in result.errors])
         return await super().process_result(request, result)  # type: ignore[arg-type]

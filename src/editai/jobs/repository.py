@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from editai.db.base import utcnow
@@ -61,3 +62,14 @@ class JobRepository:
             .values(cancel_requested=True, updated_at=utcnow())
             .execution_options(synchronize_session="fetch")
         )
+
+    async def queued_by_kind(self) -> list[tuple[str, int, datetime | None]]:
+        """(kind, how many, the oldest's created_at) of the queued jobs the session sees
+        (a system session: every profile's; for /metrics)."""
+        stmt = (
+            select(Job.kind, func.count(), func.min(Job.created_at))
+            .where(Job.status == JobStatus.QUEUED)
+            .group_by(Job.kind)
+            .order_by(Job.kind)
+        )
+        return [(str(k), int(n), first) for k, n, first in (await self.session.execute(stmt)).all()]

@@ -29,6 +29,7 @@ from editai.jobs.queue import BeforeCommit, ClaimedJob
 from editai.jobs.registry import JobContext, JobFailedError, TaskHandler, handlers
 from editai.logging import bound_context, get_logger
 from editai.media.ffmpeg import FFmpegError
+from editai.metrics import observe_job
 from editai.runtime import Runtime
 
 log = get_logger(__name__)
@@ -171,6 +172,7 @@ class Worker:
             def clear_temp() -> Awaitable[None]:
                 return asyncio.to_thread(_remove_job_dir, temp_dir)
 
+            started, outcome = time.monotonic(), "handed_back"
             try:
                 stray = await asyncio.to_thread(_fresh_dir, temp_dir)
                 if stray:
@@ -186,11 +188,13 @@ class Worker:
                         )
                     )
                     log.info("job cancelled" if owned else "job taken over by another worker")
+                    outcome = "cancelled" if owned else "taken_over"
                 else:  # the worker is stopping: someone else will run it
                     await self._hand_back(job, clear_temp)
                     raise
             except JobFailedError as exc:
                 log.info("job failed", error=str(exc))
+                outcome = "failed"
                 await self._outcome(
                     functools.partial(
                         self.queue.fail,
@@ -226,6 +230,7 @@ class Worker:
                     )
                 )
                 log.info("job will retry" if status is JobStatus.QUEUED else "job failed")
+                outcome = "retried" if status is JobStatus.QUEUED else "failed"
             else:
                 # Retried: a try whose commit was lost may have committed, and the next
                 # then finds the job no longer RUNNING (reported as not ours).
@@ -235,7 +240,9 @@ class Worker:
                     )
                 )
                 log.info("job succeeded" if owned else "job taken over by another worker")
+                outcome = "succeeded" if owned else "taken_over"
             finally:
+                observe_job(job.kind, outcome, time.monotonic() - started)
                 heartbeat.cancel()
                 self._running.pop(job.id, None)
                 self._cancel_requested.discard(job.id)

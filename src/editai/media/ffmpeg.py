@@ -20,6 +20,7 @@ from typing import Any
 from editai.child_processes import start_child, stop_child
 from editai.logging import get_logger
 from editai.media.binaries import Binaries
+from editai.metrics import FFMPEG_RUNS
 
 log = get_logger(__name__)
 
@@ -107,7 +108,9 @@ async def _run(
     except BaseException:
         await stop_child(process)
         stderr_task.cancel()
+        FFMPEG_RUNS.labels("stopped").inc()
         raise
+    FFMPEG_RUNS.labels("succeeded" if returncode == 0 else "failed").inc()
     if returncode != 0:
         detail = "\n".join(list(stderr_lines)[-30:])
         log.warning("ffmpeg failed", returncode=returncode, stderr=detail[-2000:])
