@@ -169,8 +169,9 @@ class EditAIGraphQL(GraphQL[Context, None]):
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # A GET with a persisted query's hash and no text is a query, not a visit.
-        return "extensions" not in request.query_params and super().should_render_graphql_ide(
-            request
+        # (The parent's checks first: it looks at the method before any query parameter.)
+        return super().should_render_graphql_ide(request) and (
+            "extensions" not in request.query_params
         )
 
     async def parse_http_body(
