@@ -59,15 +59,20 @@ async def create_postgres_database(prefix: str = "editai_test", template: str | 
     return make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
 
+async def _terminate_connections(admin: asyncpg.Connection, name: str) -> None:
+    """Ends every session connected to database ``name`` (but ``admin``'s own)."""
+    await admin.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = $1 AND pid <> pg_backend_pid()",
+        name,
+    )
+
+
 async def drop_postgres_database(url: str) -> None:
     name = make_url(url).database
     conn = await asyncpg.connect(_dsn(ADMIN_URL), timeout=5)
     try:
-        await conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = $1 AND pid <> pg_backend_pid()",
-            name,
-        )
+        await _terminate_connections(conn, str(name))
         # FORCE (PostgreSQL 13+): whoever connected since the termination is cut off too.
         await conn.execute(f"DROP DATABASE IF EXISTS {_quoted(str(name))} WITH (FORCE)")
     finally:
@@ -196,11 +201,7 @@ class RecycledDatabases:
         new_name = f"editai_test_{uuid.uuid4().hex[:10]}"
         admin = await asyncpg.connect(_dsn(ADMIN_URL), timeout=5)
         try:
-            await admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = $1 AND pid <> pg_backend_pid()",
-                name,
-            )
+            await _terminate_connections(admin, name)
             prepared = "SELECT count(*) FROM pg_prepared_xacts WHERE database = $1"
             if await admin.fetchval(prepared, name):
                 return None
