@@ -242,3 +242,26 @@ async def test_a_new_users_first_request_can_register_a_document(
     )
     assert response.json() == {"data": {"projects": {"edges": []}}}
     assert await stored(sessions) == [sha256(PROJECTS)]
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "{ noSuchField }",  # does not validate
+        # over the cost budget
+        "{ projects(first: 100) { edges { node { clips(first: 100) { edges { node { id } } } }"
+        " } } }",
+        "{ currentProfile { ",  # does not parse
+    ],
+)
+async def test_a_document_that_cannot_run_is_never_stored(
+    api: Api, sessions: SessionFactory, document: str
+) -> None:
+    user = await api.new_user()
+    response = await post(api, user, {"query": document, "extensions": apq(document)})
+    assert response.json()["data"] is None
+    assert response.json()["errors"]
+    assert await stored(sessions) == []
+    assert code_of(await post(api, user, {"extensions": apq(document)})) == (
+        "PERSISTED_QUERY_NOT_FOUND"
+    )

@@ -182,9 +182,15 @@ class EditAIGraphQL(GraphQL[Context, None]):
             # Persisted queries (persisted_queries/service.py): the text a hash names, or
             # a refusal, before anything is parsed.
             try:
-                data.query = await self.persisted.document_for(data.query, data.extensions)
+                resolved = await self.persisted.resolve(data.query, data.extensions)
             except AppError as exc:
                 raise DocumentRefused(exc) from exc
+            data.query = resolved.document
+            if resolved.store_as is not None and isinstance(request, UploadRequestAdapter):
+                request.starlette_request.state.persist_after = (
+                    resolved.store_as,
+                    resolved.document,
+                )
         return data
 
     async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
@@ -264,4 +270,7 @@ class EditAIGraphQL(GraphQL[Context, None]):
         if result.errors:
             result.errors = [shape_error(e) for e in result.errors]
             count_errors([str((e.extensions or {}).get("code")) for e in result.errors])
+        pending = getattr(request.state, "persist_after", None)
+        if pending is not None and result.data is not None:
+            await self.persisted.store(*pending)  # it ran: worth keeping by its hash
         return await super().process_result(request, result)  # type: ignore[arg-type]

@@ -7,9 +7,10 @@ it): a request may carry ``extensions.persistedQuery = {version: 1, sha256Hash}`
   ``PersistedQueryNotFound`` (code ``PERSISTED_QUERY_NOT_FOUND``), and the client sends
   the text again with the hash;
 * with the text and the hash: the hash must be the text's sha256 (else refused), and
-  the text is stored under it for every server process (the database), if it is no
-  longer than ``persisted_query_max_bytes``; at most ``persisted_queries_max`` are kept
-  (the oldest go first).
+  once the operation has run (it parsed, validated and answered data: a document that
+  cannot run is never stored), the text is stored under it for every server process
+  (the database), if it is no longer than ``persisted_query_max_bytes``; at most
+  ``persisted_queries_max`` are kept (the oldest go first).
 
 A hash names one text for ever, so a process keeps the documents it has seen in memory
 too (bounded): a document that left the database still runs where it is remembered.
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 from editai.db.tenancy import SessionFactory
@@ -46,6 +48,12 @@ class PersistedQueryNotInList(AppError):
     default_message = "Only operations registered in the persisted query manifest run here"
 
 
+@dataclass(frozen=True)
+class Resolved:
+    document: str | None  # None: the request has none (strawberry refuses it)
+    store_as: str | None = None  # the hash to store ``document`` under once it has run
+
+
 class PersistedQueries:
     def __init__(self, sessions: SessionFactory, settings: Settings) -> None:
         self.sessions = sessions
@@ -58,21 +66,18 @@ class PersistedQueries:
             self.allow_list = load_manifest(settings.persisted_queries_manifest)
         self._remembered: OrderedDict[str, str] = OrderedDict()
 
-    async def document_for(
-        self, query: str | None, extensions: dict[str, Any] | None
-    ) -> str | None:
-        """The document the request runs (None: it has none, for strawberry to refuse)."""
+    async def resolve(self, query: str | None, extensions: dict[str, Any] | None) -> Resolved:
+        """The document the request runs, and whether to store it once it has run."""
         persisted = (extensions or {}).get("persistedQuery")
         sha256 = None if persisted is None else _hash_of(persisted)
         if self.allow_list is not None:
-            return self._allowed(query, sha256)
+            return Resolved(self._allowed(query, sha256))
         if sha256 is None:
-            return query
+            return Resolved(query)
         if query is not None:
             if document_hash(query) != sha256:
                 raise BadUserInput("provided sha does not match query")
-            await self._store(sha256, query)
-            return query
+            return Resolved(query, None if sha256 in self._remembered else sha256)
         found = self._remembered.get(sha256)
         if found is None:
             async with self.sessions.system_read() as session:
@@ -80,7 +85,7 @@ class PersistedQueries:
             if found is None:
                 raise PersistedQueryNotFound()
             self._remember(sha256, found)
-        return found
+        return Resolved(found)
 
     def _allowed(self, query: str | None, sha256: str | None) -> str:
         assert self.allow_list is not None
@@ -93,7 +98,8 @@ class PersistedQueries:
             raise BadUserInput("provided sha does not match query")
         return document
 
-    async def _store(self, sha256: str, query: str) -> None:
+    async def store(self, sha256: str, query: str) -> None:
+        """Keeps ``query`` under its hash (``Resolved.store_as``), for every process."""
         if sha256 in self._remembered:
             return
         if len(query.encode()) <= self.max_bytes:
