@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from editai.db.dialect_insert import insert_for
 from editai.persisted_queries.models import PersistedQuery
 
 
@@ -17,8 +17,7 @@ class PersistedQueryRepository:
 
     async def add(self, sha256: str, document: str) -> None:
         """Idempotent: a hash names one text, so a second insert of it changes nothing."""
-        dialect = self.session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        insert = insert_for(self.session)
         await self.session.execute(
             insert(PersistedQuery).values(sha256=sha256, document=document).on_conflict_do_nothing()
         )

@@ -21,9 +21,9 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from editai.db.dialect_insert import insert_for
 from editai.db.tenancy import TenancyViolation, scope_settings
 from editai.profiles.models import Profile, User
 
@@ -135,7 +135,7 @@ class AccountRepository:
 
     async def ensure_user_with_default_profile(self, user_id: uuid.UUID, email: str | None) -> None:
         """Idempotent under concurrency: ON CONFLICT DO NOTHING on both inserts."""
-        insert = _insert_for(self.session)
+        insert = insert_for(self.session)
         await self.session.execute(
             insert(User).values(id=user_id, email=email).on_conflict_do_nothing()
         )
@@ -147,11 +147,6 @@ class AccountRepository:
             "is_default": True,
         }
         await self.session.execute(insert(Profile).values(**values).on_conflict_do_nothing())
-
-
-def _insert_for(session: AsyncSession) -> Any:
-    dialect = session.get_bind().dialect.name
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def _identity_rows(user_id: Any, requested: Any | None) -> Select[Any]:
