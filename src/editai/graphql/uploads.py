@@ -182,7 +182,10 @@ class UploadRequestAdapter(StarletteRequestAdapter):
     def __init__(self, request: Request, spool_dir: Path) -> None:
         super().__init__(request)
         self.spool_dir = spool_dir
-        self.starlette_request = request
+
+    @property
+    def starlette_request(self) -> Request:
+        return self._request
 
     async def get_form_data(self) -> AdapterFormData:
         form = await parse_multipart_form(self._request, self.spool_dir)

@@ -110,21 +110,16 @@ class EditAIGraphQL(GraphQL[Context, None]):
     def _failure_response(exc: Exception) -> Response:
         """An error outside the resolvers (the context, the gate, the view itself)."""
         app_error = as_app_error(exc)
-        count_errors(
-            [
-                app_error.code
-                if isinstance(app_error, ServiceUnavailable)
-                else "INTERNAL_SERVER_ERROR"
-            ]
-        )
         if isinstance(app_error, ServiceUnavailable):
             # The database busy or gone (retries exhausted): not a bug, and worth a retry.
             log.warning(
                 "request failed: database unavailable", error=f"{type(exc).__name__}: {exc}"
             )
+            count_errors([app_error.code])
             body = error_body(app_error.message, app_error.code, **app_error.extensions)
             return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
         log.exception("unhandled error while answering a GraphQL request")
+        count_errors(["INTERNAL_SERVER_ERROR"])
         return internal_error_response()
 
     async def _respond(self, request: Request) -> Response:
