@@ -228,6 +228,11 @@ class Settings(BaseSettings):
                 problems.append("EDITAI_JWT_SECRET must be at least 32 characters in production")
             if self.is_sqlite:
                 problems.append("production needs PostgreSQL (EDITAI_DATABASE_URL)")
+        if self.persisted_queries_only and self.persisted_queries_manifest is None:
+            # Allow-list mode with no list: nothing could run.
+            problems.append(
+                "EDITAI_PERSISTED_QUERIES_ONLY=true needs EDITAI_PERSISTED_QUERIES_MANIFEST"
+            )
         if problems:
             raise InsecureSettingsError("; ".join(problems))
 

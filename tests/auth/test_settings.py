@@ -157,3 +157,9 @@ async def test_auth_enabled_development_still_requires_a_token(
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
             result = await Api(c, settings).gql("{ me { id } }")
             assert result.code == "UNAUTHENTICATED"
+
+
+def test_allow_list_mode_without_a_manifest_is_refused(tmp_path: Path) -> None:
+    settings = _settings(data_dir=tmp_path, persisted_queries_only=True)
+    with pytest.raises(InsecureSettingsError, match="EDITAI_PERSISTED_QUERIES_MANIFEST"):
+        settings.check_startup()

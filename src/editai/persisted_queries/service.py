@@ -60,9 +60,8 @@ class PersistedQueries:
         self.max_documents = settings.persisted_queries_max
         self.max_bytes = settings.persisted_query_max_bytes
         self.allow_list: dict[str, str] | None = None
-        if settings.persisted_queries_only:
-            if settings.persisted_queries_manifest is None:
-                raise ValueError("persisted_queries_only needs persisted_queries_manifest")
+        if settings.persisted_queries_only and settings.persisted_queries_manifest is not None:
+            # (Allow-list mode without a manifest is refused by Settings.check_startup.)
             self.allow_list = load_manifest(settings.persisted_queries_manifest)
         self._remembered: OrderedDict[str, str] = OrderedDict()
 
