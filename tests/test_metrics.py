@@ -29,8 +29,8 @@ from editai.metrics import MAX_OPERATION_NAMES
 from editai.settings import Environment, Settings
 from tests.api import Api
 from tests.conftest import make_settings
-from tests.databases import create_postgres_database, drop_postgres_database
 from tests.graphql.lifecycle import quiet_app
+from tests.test_serve import EDITAI, _free_port, _serve, dev_token, migrated_postgres_env
 from tests.tts.conftest import synthesize, tts_env
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -182,63 +182,17 @@ def _client(app: Any) -> httpx.AsyncClient:
 @pytest.fixture
 async def two_worker_server(
     tmp_path: Path,
-) -> AsyncIterator[tuple[str, str, asyncio.subprocess.Process]]:
+) -> AsyncIterator[tuple[str, str, subprocess.Popen[str]]]:
     """``editai serve --workers 2`` on a migrated PostgreSQL database: (URL, token, process)."""
-    from tests.test_serve import EDITAI, _clean_env, _free_port
-
-    url = await create_postgres_database("editai_metrics")
-    env = _clean_env(EDITAI_DATA_DIR=str(tmp_path / "var"), EDITAI_DATABASE_URL=url)
-    port = _free_port()
-    log = tmp_path / "serve.log"
-    process: asyncio.subprocess.Process | None = None
-    try:
-        migrate = await asyncio.create_subprocess_exec(str(EDITAI), "migrate", env=env)
-        assert await migrate.wait() == 0
-        with log.open("wb") as out:
-            process = await asyncio.create_subprocess_exec(
-                str(EDITAI),
-                "serve",
-                "--workers",
-                "2",
-                "--port",
-                str(port),
-                env=env,
-                cwd=tmp_path,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        base = f"http://127.0.0.1:{port}"
-        async with httpx.AsyncClient(base_url=base, timeout=2) as client:
-            for _ in range(300):
-                assert process.returncode is None, log.read_text()
-                try:
-                    if (await client.get("/ready")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-        minted = await asyncio.create_subprocess_exec(
-            str(EDITAI),
-            "token",
-            "--sub",
-            str(uuid.uuid4()),
-            env=env,
-            cwd=tmp_path,
-            stdout=asyncio.subprocess.PIPE,
-        )
-        token = (await minted.communicate())[0].decode().strip()
-        yield base, token, process
-    finally:
-        if process is not None and process.returncode is None:
-            process.terminate()
-            await asyncio.wait_for(process.wait(), timeout=30)
-        await drop_postgres_database(url)
+    async with migrated_postgres_env(tmp_path) as env:
+        for base, log, process in _serve(tmp_path, env, "--workers", "2"):
+            yield base, dev_token(log), process
 
 
 @pytest.mark.postgres
 @pytest.mark.skipif(sys.platform != "linux", reason="uvicorn workers on Linux")
 async def test_serve_with_two_workers_exposes_one_exposition_for_both(
-    two_worker_server: tuple[str, str, asyncio.subprocess.Process],
+    two_worker_server: tuple[str, str, subprocess.Popen[str]],
 ) -> None:
     base, token, server_process = two_worker_server
     headers = {"Authorization": f"Bearer {token}"}
@@ -270,9 +224,9 @@ async def test_serve_with_two_workers_exposes_one_exposition_for_both(
     assert all(v > 0 for v in shares.values()), shares
 
 
-def metrics_dir_of(serve: asyncio.subprocess.Process) -> Path:
+def metrics_dir_of(server: subprocess.Popen[str]) -> Path:
     """The multiprocess directory ``editai serve`` gave its worker processes."""
-    for child in Path(f"/proc/{serve.pid}/task/{serve.pid}/children").read_text().split():
+    for child in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split():
         environ = Path(f"/proc/{child}/environ").read_bytes().split(b"\0")
         for entry in environ:
             if entry.startswith(b"PROMETHEUS_MULTIPROC_DIR="):
@@ -303,38 +257,27 @@ def per_process_counts(directory: Path, operation: str) -> dict[str, float]:
 
 @pytest.mark.postgres
 async def test_a_worker_process_serves_its_own_metrics(tmp_path: Path) -> None:
-    from tests.test_serve import EDITAI, _clean_env, _free_port
-
-    url = await create_postgres_database("editai_metrics_worker")
     port = _free_port()
-    env = _clean_env(
-        EDITAI_DATA_DIR=str(tmp_path / "var"),
-        EDITAI_DATABASE_URL=url,
-        EDITAI_WORKER_METRICS_PORT=str(port),
-    )
-    worker: asyncio.subprocess.Process | None = None
-    try:
-        migrate = await asyncio.create_subprocess_exec(str(EDITAI), "migrate", env=env)
-        assert await migrate.wait() == 0
+    async with migrated_postgres_env(tmp_path, EDITAI_WORKER_METRICS_PORT=str(port)) as env:
         worker = await asyncio.create_subprocess_exec(
             str(EDITAI), "worker", env=env, cwd=tmp_path, stderr=asyncio.subprocess.DEVNULL
         )
-        lag = ("editai_event_loop_lag_seconds", (("role", "worker"),))
-        samples: Samples = {}
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=2) as client:
-            for _ in range(100):
-                assert worker.returncode is None
-                try:
-                    samples = await scrape(client)
-                    if lag in samples:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-        assert lag in samples
-        assert 0 <= samples[lag] < 1.0
-    finally:
-        if worker is not None and worker.returncode is None:
-            worker.terminate()
-            await asyncio.wait_for(worker.wait(), timeout=30)
-        await drop_postgres_database(url)
+        try:
+            lag = ("editai_event_loop_lag_seconds", (("role", "worker"),))
+            samples: Samples = {}
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=2) as c:
+                for _ in range(100):
+                    assert worker.returncode is None
+                    try:
+                        samples = await scrape(c)
+                        if lag in samples:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    await asyncio.sleep(0.1)
+            assert lag in samples
+            assert 0 <= samples[lag] < 1.0
+        finally:
+            if worker.returncode is None:
+                worker.terminate()
+                await asyncio.wait_for(worker.wait(), timeout=30)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -32,19 +33,26 @@ def _clean_env(**values: str) -> dict[str, str]:
     return env
 
 
+def dev_token(log: Path) -> str:
+    """The development token `editai serve` prints at start-up."""
+    token = re.search(r"^\s+(ey[\w-]+\.[\w-]+\.[\w-]+)\s*$", log.read_text(), re.M)
+    assert token, log.read_text()
+    return token.group(1)
+
+
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[str]]]:
     yield from _serve(tmp_path, _clean_env(EDITAI_DATA_DIR=str(tmp_path / "var")))
 
 
 def _serve(
-    tmp_path: Path, env: dict[str, str]
+    tmp_path: Path, env: dict[str, str], *serve_args: str
 ) -> Iterator[tuple[str, Path, subprocess.Popen[str]]]:
     port = _free_port()
     log = tmp_path / "serve.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [str(EDITAI), "serve", "--port", str(port)],
+            [str(EDITAI), "serve", "--port", str(port), *serve_args],
             env=env,
             cwd=tmp_path,
             stdout=out,
@@ -73,17 +81,15 @@ def test_serve_embedded_default_prints_token_and_answers(
     server: tuple[str, Path, subprocess.Popen[str]], tmp_path: Path
 ) -> None:
     base, log, _ = server
-    printed = log.read_text()
-    assert f"{base}/graphql" in printed
-    token = re.search(r"^\s+(ey[\w-]+\.[\w-]+\.[\w-]+)\s*$", printed, re.M)
-    assert token, printed
+    assert f"{base}/graphql" in log.read_text()
+    token = dev_token(log)
     # Everything lives under the data dir: database, media, the generated JWT secret.
     var = tmp_path / "var"
     assert (var / "editai.db").is_file()
     assert (var / "media").is_dir()
     assert (var / "jwt-secret").is_file()
 
-    headers = {"Authorization": f"Bearer {token.group(1)}"}
+    headers = {"Authorization": f"Bearer {token}"}
     created = httpx.post(
         f"{base}/graphql",
         json={"query": 'mutation { createProject(input: {name: "Demo"}) { id name } }'},
@@ -125,31 +131,38 @@ def test_serve_embedded_default_prints_token_and_answers(
     assert me["data"]["me"]["id"] == "2b0b8f43-0d3c-4a51-a1a8-2f0f8a1f6c11"
 
 
-@pytest.fixture
-async def pg_server(tmp_path: Path) -> AsyncIterator[tuple[str, Path, subprocess.Popen[str]]]:
-    """PostgreSQL deployment shape: `editai migrate` once, then `editai serve` (no auto-migrate)."""
+@asynccontextmanager
+async def migrated_postgres_env(tmp_path: Path, **values: str) -> AsyncIterator[dict[str, str]]:
+    """PostgreSQL deployment shape: a database `editai migrate` made ready (no auto-migrate);
+    the environment of the processes to start on it. Dropped afterwards."""
     url = await create_postgres_database("editai_serve")
-    env = _clean_env(EDITAI_DATA_DIR=str(tmp_path / "var"), EDITAI_DATABASE_URL=url)
+    env = _clean_env(EDITAI_DATA_DIR=str(tmp_path / "var"), EDITAI_DATABASE_URL=url, **values)
     try:
         migrate = await asyncio.create_subprocess_exec(
             str(EDITAI), "migrate", env=env, cwd=tmp_path, stderr=asyncio.subprocess.PIPE
         )
         _, stderr = await migrate.communicate()
         assert migrate.returncode == 0, stderr.decode()
-        for started in _serve(tmp_path, env):
-            yield started
+        yield env
     finally:
         await drop_postgres_database(url)
+
+
+@pytest.fixture
+async def pg_server(tmp_path: Path) -> AsyncIterator[tuple[str, Path, subprocess.Popen[str]]]:
+    """`editai migrate` once, then `editai serve`."""
+    async with migrated_postgres_env(tmp_path) as env:
+        for started in _serve(tmp_path, env):
+            yield started
 
 
 async def test_serve_on_postgres_after_migrate(
     pg_server: tuple[str, Path, subprocess.Popen[str]],
 ) -> None:
     base, log, _ = pg_server
-    token = re.search(r"^\s+(ey[\w-]+\.[\w-]+\.[\w-]+)\s*$", log.read_text(), re.M)
-    assert token, log.read_text()
+    token = dev_token(log)
     async with httpx.AsyncClient(
-        base_url=base, headers={"Authorization": f"Bearer {token.group(1)}"}, timeout=10
+        base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=10
     ) as client:
         created = (
             await client.post(
