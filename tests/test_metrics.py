@@ -24,12 +24,13 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from editai.db.base import utcnow
+from editai.db.tenancy import SessionFactory
 from editai.jobs.models import Job, JobStatus
 from editai.metrics import MAX_OPERATION_NAMES
 from editai.settings import Environment, Settings
 from tests.api import Api
 from tests.conftest import make_settings
-from tests.graphql.lifecycle import quiet_app
+from tests.graphql.lifecycle import quiet_app_api
 from tests.test_serve import EDITAI, _free_port, _serve, dev_token, migrated_postgres_env
 from tests.tts.conftest import synthesize, tts_env
 
@@ -104,31 +105,27 @@ async def test_metrics_after_real_traffic(engine: AsyncEngine, tmp_path: Path) -
 
 
 async def test_the_queue_and_the_pool_are_read_at_each_scrape(
-    engine: AsyncEngine, tmp_path: Path, settings: Settings
+    engine: AsyncEngine, settings: Settings, sessions: SessionFactory
 ) -> None:
-    async with quiet_app(settings, engine) as app:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            api = Api(c, settings)
-            user = await api.new_user()
-            project_id = uuid.UUID(await user.create_project("queued"))
-            sessions = app.state.sessions
-            long_ago = utcnow() - timedelta(minutes=10)
-            async with sessions.system_transaction() as session:
-                for minutes in (10, 3, 1):
-                    session.add(
-                        Job(
-                            id=uuid.uuid4(),
-                            profile_id=uuid.UUID(user.default_profile_id),
-                            project_id=project_id,
-                            kind="test_kind",
-                            status=JobStatus.QUEUED,
-                            payload={},
-                            run_after=long_ago,
-                            created_at=utcnow() - timedelta(minutes=minutes),
-                        )
+    async with quiet_app_api(settings, engine) as api:
+        user = await api.new_user()
+        project_id = uuid.UUID(await user.create_project("queued"))
+        long_ago = utcnow() - timedelta(minutes=10)
+        async with sessions.system_transaction() as session:
+            for minutes in (10, 3, 1):
+                session.add(
+                    Job(
+                        id=uuid.uuid4(),
+                        profile_id=uuid.UUID(user.default_profile_id),
+                        project_id=project_id,
+                        kind="test_kind",
+                        status=JobStatus.QUEUED,
+                        payload={},
+                        run_after=long_ago,
+                        created_at=utcnow() - timedelta(minutes=minutes),
                     )
-            samples = await scrape(c)
+                )
+        samples = await scrape(api.client)
     assert value(samples, "editai_jobs_queued", kind="test_kind") == 3
     age = value(samples, "editai_jobs_oldest_queued_age_seconds", kind="test_kind")
     assert 600 <= age < 660
@@ -162,21 +159,18 @@ async def test_production_has_no_metrics_unless_enabled_and_then_asks_a_token(
         "secret_key": SecretStr("s" * 40),
     }
     off = make_settings(run_dir, url, **production)
-    async with quiet_app(off, engine) as app, _client(app) as client:
-        assert (await client.get("/metrics")).status_code == 404
+    async with quiet_app_api(off, engine) as api:
+        assert (await api.client.get("/metrics")).status_code == 404
     token = "metrics-token-0123456789"
     protected = make_settings(run_dir, url, metrics_token=SecretStr(token), **production)
-    async with quiet_app(protected, engine) as app, _client(app) as client:
+    async with quiet_app_api(protected, engine) as api:
+        client = api.client
         assert (await client.get("/metrics")).status_code == 401
         wrong = await client.get("/metrics", headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 401
         assert wrong.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
         samples = await scrape(client, Authorization=f"Bearer {token}")
         assert ("editai_event_loop_lag_seconds", (("role", "server"),)) in samples
-
-
-def _client(app: Any) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
 
 
 @pytest.fixture

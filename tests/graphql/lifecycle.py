@@ -9,12 +9,14 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
+import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
 from editai.app import create_app
 from editai.settings import Settings
+from tests.api import Api
 
 
 @contextlib.asynccontextmanager
@@ -27,6 +29,17 @@ async def quiet_app(
     )
     async with application.router.lifespan_context(application):
         yield application
+
+
+@contextlib.asynccontextmanager
+async def quiet_app_api(
+    settings: Settings, engine: AsyncEngine, **overrides: object
+) -> AsyncIterator[Api]:
+    """``quiet_app``'s API, through an in-process HTTP client (settings with ``overrides``)."""
+    async with quiet_app(settings, engine, **overrides) as app:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            yield Api(c, app.state.settings)
 
 
 async def wait_until(predicate: Callable[[], bool], within: float = 5.0) -> bool:

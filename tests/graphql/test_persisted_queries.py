@@ -9,8 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ from editai.projects.models import Project
 from editai.settings import Settings
 from tests.api import Api
 from tests.api import TestUser as ApiUser  # not collected as a test class
-from tests.graphql.lifecycle import quiet_app
+from tests.graphql.lifecycle import quiet_app_api
 
 PROJECTS = "query Projects { projects(first: 5) { edges { node { name } } } }"
 CREATE = 'mutation Create { createProject(input: {name: "by GET"}) { id } }'
@@ -41,13 +40,11 @@ def apq(document: str, *, version: int = 1) -> dict[str, Any]:
     return {"persistedQuery": {"version": version, "sha256Hash": sha256(document)}}
 
 
-@asynccontextmanager
-async def server(settings: Settings, engine: AsyncEngine, **overrides: Any) -> AsyncIterator[Api]:
+def server(
+    settings: Settings, engine: AsyncEngine, **overrides: Any
+) -> AbstractAsyncContextManager[Api]:
     """One server process's app (its own memory) on the shared database."""
-    async with quiet_app(settings, engine, **overrides) as app:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            yield Api(c, settings)
+    return quiet_app_api(settings, engine, **overrides)
 
 
 async def post(api: Api, user: ApiUser, body: dict[str, Any]) -> httpx.Response:

@@ -4,10 +4,8 @@ before it runs, refused above the budget with the figures, and reported when ask
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from graphql import parse
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -16,8 +14,7 @@ from editai.graphql.query_cost import CostModel, operation_cost
 from editai.graphql.schema import build_schema
 from editai.settings import Settings
 from tests.api import Api
-from tests.conftest import make_settings
-from tests.graphql.lifecycle import quiet_app
+from tests.graphql.lifecycle import quiet_app_api
 
 WIDE = "{ projects(first: 100) { edges { node { clips(first: 100) { edges { node { id } } } } } } }"
 MODEL = CostModel(list_size=20, max_page_size=100)
@@ -127,15 +124,9 @@ async def test_the_cost_is_reported_only_when_asked(api: Api) -> None:
 
 
 @pytest.fixture
-async def reporting_client(
-    engine: AsyncEngine, run_dir: Path, settings: Settings
-) -> AsyncIterator[Api]:
-    url = engine.url.render_as_string(hide_password=False)
-    reporting = make_settings(run_dir, url, report_query_cost=True, max_query_cost=50)
-    async with quiet_app(reporting, engine) as app:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            yield Api(c, reporting)
+async def reporting_client(engine: AsyncEngine, settings: Settings) -> AsyncIterator[Api]:
+    async with quiet_app_api(settings, engine, report_query_cost=True, max_query_cost=50) as api:
+        yield api
 
 
 async def test_settings_report_every_cost_and_set_the_budget(reporting_client: Api) -> None:
