@@ -78,7 +78,12 @@ def create_engine(settings: Settings, url: str | None = None, **kwargs: Any) -> 
     kwargs.setdefault("max_overflow", settings.db_pool_size)
     kwargs.setdefault("pool_timeout", settings.db_pool_timeout_seconds)
     from editai.db.connection_health import refuse_dead_connections
+    from editai.db.scope_on_begin import ScopeOnBeginConnection, disarm_when_transactions_end
 
+    # Tenant transactions send their scope with their BEGIN (db/scope_on_begin.py).
+    kwargs["connect_args"] = {"connection_class": ScopeOnBeginConnection} | kwargs.get(
+        "connect_args", {}
+    )
     engine = create_async_engine(
         url,
         echo=settings.db_echo,
@@ -90,4 +95,5 @@ def create_engine(settings: Settings, url: str | None = None, **kwargs: Any) -> 
         **kwargs,
     )
     refuse_dead_connections(engine)
+    disarm_when_transactions_end(engine)
     return engine

@@ -11,7 +11,6 @@ catches what the ORM hook cannot see (``text()``, Core statements).
 from __future__ import annotations
 
 import functools
-import re
 import uuid
 import weakref
 from collections import OrderedDict
@@ -29,6 +28,7 @@ from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from editai.db.base import ProfileScoped, UserScoped
 from editai.db.engine import begin_sqlite_transaction
+from editai.db.scope_on_begin import ROLE_NAME, is_scope_on_begin, scope_commands
 
 
 class TenancyViolation(RuntimeError):
@@ -48,7 +48,6 @@ class TenantScope:
 
 
 _SCOPE_KEY = "editai.scope"
-_ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _UNSCOPED = TenantScope()
 
 
@@ -309,6 +308,10 @@ def _publish_scope_to_postgres(
 ) -> None:
     if connection.dialect.name != "postgresql":
         return
+    driver = connection.connection.driver_connection
+    armable = driver if is_scope_on_begin(driver) and not driver.is_in_transaction() else None
+    if armable is not None:
+        armable.arm_scope(None)  # whatever happens below, nothing stale rides on this BEGIN
     if session.info.pop(_PUBLISHED_BY_CALLER, False):
         # This one transaction's first statement publishes the scope itself (the request's
         # identity lookup, db/tenancy.py ``scope_settings``): one round trip less.
@@ -317,8 +320,13 @@ def _publish_scope_to_postgres(
     if scope.system:
         return
     role = session.info.get(_ROLE_KEY)
-    # One round trip. set_config('role', ..., true) is SET LOCAL ROLE: the transaction drops
-    # to the non-owner role, so row-level security applies to everything it runs.
+    if armable is not None:
+        # Sent with this transaction's BEGIN (db/scope_on_begin.py): no round trip of its own.
+        armable.arm_scope(scope_commands(scope.profile_id, scope.user_id, role))
+        return
+    # A connection already in a transaction (a caller's outer one) or not ours: one round
+    # trip. set_config('role', ..., true) is SET LOCAL ROLE: the transaction drops to the
+    # non-owner role, so row-level security applies to everything it runs.
     connection.execute(
         _SET_SCOPE_WITH_ROLE if role else _SET_SCOPE,
         {
@@ -384,7 +392,7 @@ class SessionFactory:
 
     def __init__(self, engine: AsyncEngine, tenant_role: str | None = None) -> None:
         self.engine = engine
-        if tenant_role and not _ROLE_NAME.fullmatch(tenant_role):
+        if tenant_role and not ROLE_NAME.fullmatch(tenant_role):
             raise ValueError(f"invalid PostgreSQL role name: {tenant_role!r}")
         self.tenant_role = tenant_role if engine.dialect.name == "postgresql" else None
         self._maker = async_sessionmaker(

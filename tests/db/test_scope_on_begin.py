@@ -1,0 +1,169 @@
+"""A tenant transaction's scope rides on its BEGIN (db/scope_on_begin.py).
+
+What must hold: row-level security sees the scope from the first statement on, no
+statement of its own is spent on it, nothing of it reaches the next transaction on the
+same connection (even when a transaction sent nothing), and a BEGIN whose scope failed
+leaves no broken connection in the pool.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from editai.db.engine import create_engine
+from editai.db.scope_on_begin import is_scope_on_begin, scope_commands
+from editai.db.tenancy import SessionFactory
+from tests.conftest import make_settings
+from tests.db.world import World, create_world
+
+pytestmark = pytest.mark.postgres
+
+_WHO = text(
+    "SELECT current_user AS role, "
+    "coalesce(current_setting('app.profile_id', true), '') AS profile_id, "
+    "coalesce(current_setting('app.user_id', true), '') AS user_id, "
+    "(SELECT count(*) FROM projects) AS projects"
+)
+
+
+@pytest.fixture
+def tenant_role(run_dir: Path, pg_url: str) -> str:
+    return make_settings(run_dir, pg_url).db_tenant_role
+
+
+@pytest.fixture
+async def one_connection(pg_url: str, run_dir: Path) -> AsyncIterator[AsyncEngine]:
+    """The product's engine with a pool of one: every session reuses the same connection."""
+    engine = create_engine(make_settings(run_dir, pg_url), pg_url, pool_size=1, max_overflow=0)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def world(one_connection: AsyncEngine, tenant_role: str) -> World:
+    return await create_world(SessionFactory(one_connection, tenant_role))
+
+
+async def _driver_log(engine: AsyncEngine) -> list[str]:
+    """What the pool's one asyncpg connection sends as simple queries (BEGIN, ROLLBACK)."""
+    sent: list[str] = []
+    async with engine.connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert is_scope_on_begin(driver)
+        driver.add_query_logger(lambda record: sent.append(record.query))
+    return sent
+
+
+@contextmanager
+def _statements(engine: AsyncEngine) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def record(*args: Any) -> None:
+        seen.append(args[2])
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+async def test_scope_is_sent_with_begin_and_rls_sees_it_from_the_first_statement(
+    one_connection: AsyncEngine, tenant_role: str, world: World
+) -> None:
+    sessions = SessionFactory(one_connection, tenant_role)
+    sent = await _driver_log(one_connection)
+    with _statements(one_connection) as statements:
+        async with sessions.tenant(world.a.profile_id, world.a.user_id) as session:
+            row = (await session.execute(_WHO)).one()
+            ids = (await session.scalars(text("SELECT id FROM projects"))).all()
+    assert (row.role, row.profile_id, row.user_id) == (
+        tenant_role,
+        str(world.a.profile_id),
+        str(world.a.user_id),
+    )
+    assert ids == [world.a.project_id]  # row-level security, not the ORM hook (text())
+    assert statements == [_WHO.text, "SELECT id FROM projects"]  # no set_config of its own
+    begins = [q for q in sent if q.startswith("BEGIN")]
+    assert len(begins) == 1
+    assert f'SET LOCAL ROLE "{tenant_role}"' in begins[0]
+    assert f"SET LOCAL app.profile_id = '{world.a.profile_id}'" in begins[0]
+
+
+@pytest.mark.parametrize("ending", ["commit", "rollback"])
+async def test_a_transaction_that_sent_nothing_leaves_no_scope_behind(
+    one_connection: AsyncEngine, tenant_role: str, world: World, ending: str
+) -> None:
+    sessions = SessionFactory(one_connection, tenant_role)
+    sent = await _driver_log(one_connection)
+    async with sessions.tenant(world.b.profile_id, world.b.user_id) as session:
+        await session.connection()  # begun and armed, but no statement sent
+        await getattr(session, ending)()
+    async with sessions.system() as session:
+        row = (await session.execute(_WHO)).one()
+    assert row.role != tenant_role
+    assert (row.profile_id, row.user_id) == ("", "")
+    assert row.projects == 3  # the owner sees every profile's project: no policy applied
+    assert not any("SET LOCAL" in q for q in sent)
+
+
+async def test_every_transaction_of_a_session_gets_its_own_scope_and_none_leaks(
+    one_connection: AsyncEngine, tenant_role: str, world: World
+) -> None:
+    sessions = SessionFactory(one_connection, tenant_role)
+    for tenant in (world.a, world.b, world.a2):
+        async with sessions.tenant(tenant.profile_id, tenant.user_id) as session:
+            for _ in range(2):
+                row = (await session.execute(_WHO)).one()
+                assert row.profile_id == str(tenant.profile_id)
+                assert row.projects == 1
+                await session.commit()
+        async with sessions.unscoped() as session:
+            row = (await session.execute(_WHO)).one()
+            assert (row.role, row.profile_id, row.user_id, row.projects) == (tenant_role, "", "", 0)
+
+
+async def test_a_begin_whose_scope_fails_leaves_no_broken_connection(
+    one_connection: AsyncEngine, tenant_role: str, world: World
+) -> None:
+    broken = SessionFactory(one_connection, "editai_no_such_role")
+    for _ in range(2):
+        async with broken.tenant(world.a.profile_id, world.a.user_id) as session:
+            with pytest.raises(DBAPIError, match="editai_no_such_role"):
+                await session.execute(_WHO)
+    # The one pooled connection was closed with its half-begun transaction; the pool hands
+    # out a fresh one, in no transaction, with no scope.
+    sessions = SessionFactory(one_connection, tenant_role)
+    async with sessions.system() as session:
+        row = (await session.execute(_WHO)).one()
+        await session.commit()
+    assert (row.profile_id, row.projects) == ("", 3)
+    async with sessions.tenant(world.b.profile_id, world.b.user_id) as session:
+        assert (await session.execute(_WHO)).one().projects == 1
+
+
+def test_scope_commands_accept_only_ids_and_role_names() -> None:
+    pid, uid = uuid.uuid4(), uuid.uuid4()
+    assert scope_commands(pid, uid, "editai_tenant") == (
+        f"SET LOCAL ROLE \"editai_tenant\"; SET LOCAL app.profile_id = '{pid}'; "
+        f"SET LOCAL app.user_id = '{uid}'"
+    )
+    assert scope_commands(None, uid, None) == (
+        f"SET LOCAL app.profile_id = ''; SET LOCAL app.user_id = '{uid}'"
+    )
+    for role in ('x"; DROP TABLE projects; --', "Tenant", "", "a" * 64):
+        with pytest.raises(ValueError, match="role name"):
+            scope_commands(pid, uid, role)
+    with pytest.raises(ValueError, match="badly formed"):
+        scope_commands("x'; RESET ROLE; --", uid, None)  # type: ignore[arg-type]
