@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
+from sqlalchemy import cast, literal, select, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from editai.db.base import UTCDateTime
 
@@ -23,3 +26,24 @@ def test_results_are_aware_utc_datetimes_of_the_same_instant() -> None:
     assert naive == aware
     assert naive.tzinfo is UTC
     assert column.process_result_value(None, pg) is None
+
+
+def test_asyncpg_results_are_taken_as_they_come() -> None:
+    # asyncpg decodes timestamptz to aware UTC datetimes itself: no processor per value.
+    assert UTCDateTime().result_processor(postgresql.asyncpg.dialect(), None) is None
+    assert UTCDateTime().result_processor(postgresql.psycopg.dialect(), None) is not None
+
+
+@pytest.mark.postgres
+async def test_postgres_reads_are_aware_utc_whatever_the_session_time_zone(
+    pg_engine: AsyncEngine,
+) -> None:
+    instant = datetime(2026, 3, 29, 1, 30, 0, 7, tzinfo=UTC)
+    column = literal(instant, UTCDateTime()).label("at")
+    async with pg_engine.connect() as conn:
+        await conn.execute(text("SET TIME ZONE 'Asia/Kolkata'"))
+        assert await conn.scalar(text("SELECT now()::text LIKE '%+05:30'"))
+        value = await conn.scalar(select(cast(column, UTCDateTime())))
+    assert value == instant
+    assert value.tzinfo is UTC
+    assert value.isoformat() == "2026-03-29T01:30:00.000007+00:00"

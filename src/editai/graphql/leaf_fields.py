@@ -18,8 +18,10 @@ locates the error exactly as before.
 
 from __future__ import annotations
 
+import uuid
 from asyncio import gather
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from graphql import (
@@ -152,6 +154,11 @@ def _plain_object(type_: Any) -> bool:
     return isinstance(type_, GraphQLObjectType) and type_.is_type_of is None
 
 
+# Values of these exact types are never awaitable: a set lookup instead of strawberry's
+# awaitable check (several attribute probes) for nearly every leaf of a page.
+_NEVER_AWAITABLE = frozenset({str, int, float, bool, uuid.UUID, datetime})
+
+
 class LeafFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
     fast_leaves = True  # the general road only, when False (to compare the two)
 
@@ -281,7 +288,7 @@ class LeafFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
             name = plan.enum_names.get(value)
             if name is not None:
                 return True, name
-        if self.is_awaitable(value):
+        if type(value) not in _NEVER_AWAITABLE and self.is_awaitable(value):
             return False, None
         try:
             serialized = plan.leaf_type.serialize(value)
