@@ -10,7 +10,9 @@ Printed per server: requests, req/s, p50/p99 latency, failures, the CPU per requ
 its whole process tree (the supervisor and its worker processes, ``/proc``), and the
 peak RSS of its largest process. Then the ratio workers-2 / workers-1 of req/s, the
 figure issue 8 asks to be at least 1.7 on a 2-core machine. The load generator and
-PostgreSQL share those cores: the script prints the machine's CPU count and load.
+PostgreSQL share those cores: the script prints the machine's CPU count and load. The
+client is wrk when it is on PATH (``--client``; bench/_wrk.py), which leaves the cores to
+the servers; else throughput.py's Python client.
 Exit status 1 if a request failed or the answers differ.
 
     .venv/bin/python bench/workers.py [--query flat|nested] [--duration 20] [--rounds 4]
@@ -38,6 +40,7 @@ from _common import (
     postgres_database,
     scratch_dir,
 )
+from _wrk import wrk_load, wrk_path
 from throughput import HOST, QUERIES, Run, load, make_target, run_async, seed, wait_ready
 
 
@@ -149,6 +152,9 @@ async def bench(args: argparse.Namespace) -> int:
     machine = machine_note()
     runs: dict[str, Run] = {}
     rss: dict[str, float] = {}
+    # wrk reports percentiles per round, not each request's latency: (requests, p50, p99)
+    wrk_rounds: dict[str, list[tuple[float, float, float]]] = {}
+    client = args.client or ("wrk" if wrk_path() else "python")
     with scratch_dir() as tmp:
         async with AsyncExitStack() as stack:
             url = await stack.enter_async_context(postgres_database())
@@ -173,13 +179,24 @@ async def bench(args: argparse.Namespace) -> int:
                     run = runs.setdefault(server.name, Run())
                     cpu_before = server.tree_cpu_seconds()
                     spent_before = run.cpu_seconds
-                    await load(target, per_round, args.concurrency, run)
+                    if client == "wrk":
+                        got = await wrk_load(target, per_round, args.concurrency)
+                        run.requests += int(got["requests"])
+                        run.seconds += got["duration_us"] / 1e6
+                        run.failures += int(got["failed"] + got["socket_errors"])
+                        wrk_rounds.setdefault(server.name, []).append(
+                            (got["requests"], got["p50_us"] / 1000, got["p99_us"] / 1000)
+                        )
+                    else:
+                        await load(target, per_round, args.concurrency, run)
                     # load() counts the supervisor only: the whole tree instead.
                     run.cpu_seconds = spent_before + server.tree_cpu_seconds() - cpu_before
             for server in servers:
                 rss[server.name] = server.peak_rss_mb()
     print(f"Query {args.query}: {QUERIES[args.query]}")
     print(f"Machine: {machine}; the client, the servers and PostgreSQL share the CPUs")
+    described = "wrk (C, one thread)" if client == "wrk" else "Python asyncio (throughput.py)"
+    print(f"Client: {described}")
     print(
         f"Load: {args.concurrency} keep-alive connections, {args.warmup:g} s warm-up, "
         f"{args.rounds} alternating rounds, {args.duration:g} s per server; "
@@ -187,9 +204,14 @@ async def bench(args: argparse.Namespace) -> int:
     )
     print("  server     requests   req/s  p50 ms  p99 ms  CPU ms/req  peak RSS MB  fail")
     for name, run in runs.items():
+        p50, p99 = run.percentile(0.5), run.percentile(0.99)
+        if name in wrk_rounds:  # weighted by each round's requests (wrk's own percentiles)
+            total = sum(r[0] for r in wrk_rounds[name]) or 1
+            p50 = sum(r[0] * r[1] for r in wrk_rounds[name]) / total
+            p99 = sum(r[0] * r[2] for r in wrk_rounds[name]) / total
         print(
-            f"  {name:<10} {run.requests:>8} {run.rps:>7.0f} {run.percentile(0.5):>7.1f}"
-            f" {run.percentile(0.99):>7.1f} {run.cpu_ms_per_request:>11.2f}"
+            f"  {name:<10} {run.requests:>8} {run.rps:>7.0f} {p50:>7.1f}"
+            f" {p99:>7.1f} {run.cpu_ms_per_request:>11.2f}"
             f" {rss[name]:>12.0f} {run.failures:>5}"
         )
     one, two = runs["workers-1"], runs["workers-2"]
@@ -197,7 +219,7 @@ async def bench(args: argparse.Namespace) -> int:
     print(f"\n  workers-2 / workers-1 = {scaling:.2f}")
     print(
         f"SUMMARY workers {args.query}: 1 worker {one.rps:.0f} req/s, 2 workers "
-        f"{two.rps:.0f} req/s, ratio {scaling:.2f}; {machine}"
+        f"{two.rps:.0f} req/s, ratio {scaling:.2f}; client {client}; {machine}"
     )
     return 1 if one.failures or two.failures else 0
 
@@ -209,6 +231,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--client",
+        choices=["wrk", "python"],
+        help="load generator (default: wrk when on PATH, else throughput.py's Python client)",
+    )
     return parser.parse_args()
 
 
