@@ -24,8 +24,10 @@ Query shapes (``--query flat|nested|both``):
   (plain: the projects page, then the clips of those projects in one window-function
   query, as ``ClipRepository.first_per_project`` does).
 
-The load generator is this process: ``--concurrency`` keep-alive HTTP/1.1 connections, a
-minimal asyncio client (so the client is not the bottleneck). Per query shape: every
+The load generator (``--client``): wrk when it is on PATH (Debian's ``wrk``, C, one thread;
+bench/_wrk.py), which leaves the two cores to the servers and PostgreSQL; else this
+process, a minimal asyncio client. Either way ``--concurrency`` keep-alive HTTP/1.1
+connections, and every answer checked (status 200, no ``"errors"``). Per query shape: every
 target's answer is compared first (equal JSON, or exit 1), then ``--warmup`` seconds per
 target, then ``--rounds`` measured rounds per target, alternating between the targets (the
 order reversed every other round), totalling ``--duration`` seconds per target. Printed
@@ -44,7 +46,6 @@ import json
 import os
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import uuid
@@ -80,6 +81,7 @@ from _common import (
     seed_user,
     sessions_for,
 )
+from _wrk import wrk_load, wrk_path
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -457,6 +459,9 @@ class Run:
     latencies_ms: list[float] = field(default_factory=list)
     cpu_seconds: float = 0.0  # the server's, over the measured rounds
     peak_rss_bytes: int = 0
+    # wrk (bench/_wrk.py) reports each round's percentiles, not each request's latency:
+    # (requests, p50 ms, p99 ms) per round.
+    round_percentiles: list[tuple[int, float, float]] = field(default_factory=list)
 
     @property
     def rps(self) -> float:
@@ -467,6 +472,10 @@ class Run:
         return 1000 * self.cpu_seconds / self.requests if self.requests else float("nan")
 
     def percentile(self, q: float) -> float:
+        if not self.latencies_ms and self.round_percentiles and q in (0.5, 0.99):
+            column = 1 if q == 0.5 else 2  # weighted by each round's requests
+            total = sum(r[0] for r in self.round_percentiles) or 1
+            return sum(r[0] * r[column] for r in self.round_percentiles) / total
         if not self.latencies_ms:
             return 0.0
         ordered = sorted(self.latencies_ms)
@@ -524,6 +533,34 @@ async def load(target: Target, seconds: float, concurrency: int, run: Run | None
         run.cpu_seconds += process_cpu_seconds(pid) - cpu_before
 
 
+async def load_by(
+    client: str, target: Target, seconds: float, concurrency: int, run: Run | None
+) -> None:
+    """``load`` sent by ``client``: "python" (``load``) or "wrk" (bench/_wrk.py)."""
+    if client == "python":
+        await load(target, seconds, concurrency, run)
+        return
+    cpu_before = process_cpu_seconds(target.server.pid)
+    got = await wrk_load(target, seconds, concurrency)
+    if run is not None:
+        run.requests += int(got["requests"])
+        run.seconds += got["duration_us"] / 1e6
+        run.failures += int(got["failed"] + got["socket_errors"])
+        run.round_percentiles.append(
+            (int(got["requests"]), got["p50_us"] / 1000, got["p99_us"] / 1000)
+        )
+        run.cpu_seconds += process_cpu_seconds(target.server.pid) - cpu_before
+
+
+def client_of(args: argparse.Namespace) -> str:
+    """``--client``, or wrk when it is on PATH, else the Python client."""
+    chosen: str = args.client or ("wrk" if wrk_path() else "python")
+    return chosen
+
+
+CLIENT_NAMES = {"wrk": "wrk (C, one thread)", "python": "one Python asyncio client process"}
+
+
 # --------------------------------------------------------------------------- checks and report
 
 
@@ -551,6 +588,7 @@ def ratio(a: Run, b: Run) -> float:
 
 async def bench(args: argparse.Namespace) -> int:
     machine = machine_note()
+    client = client_of(args)
     if args.baseline:
         resolve_commit(args.baseline)  # a wrong REF fails before any set-up
     queries = ["flat", "nested"] if args.query == "both" else [args.query]
@@ -596,12 +634,13 @@ async def bench(args: argparse.Namespace) -> int:
                     # Each query shape's own peak, not the previous one's.
                     peak_reset = all([reset_peak_rss(s.pid) for s in servers]) and peak_reset
                     for target in targets:
-                        await load(target, args.warmup, args.concurrency, None)
+                        await load_by(client, target, args.warmup, args.concurrency, None)
                     for round_index in range(args.rounds):
                         order = targets if round_index % 2 == 0 else targets[::-1]
                         for target in order:
                             run = runs[query, target.server.name]
-                            await load(target, args.duration / args.rounds, args.concurrency, run)
+                            seconds = args.duration / args.rounds
+                            await load_by(client, target, seconds, args.concurrency, run)
                     for server in servers:
                         runs[query, server.name].peak_rss_bytes = peak_rss_bytes(server.pid)
             except BaseException:
@@ -628,7 +667,7 @@ async def bench(args: argparse.Namespace) -> int:
         print(f"  {query}: graphql and {baseline_name} answers byte-identical: {same}")
     print(f"Machine at start: {machine}; the client, the servers and PostgreSQL share the CPUs")
     print(
-        f"Load: {args.concurrency} keep-alive connections from one client process, per query: "
+        f"Load: {args.concurrency} keep-alive connections from {CLIENT_NAMES[client]}, per query: "
         f"{args.warmup:g} s warm-up then {args.rounds} alternating rounds, {args.duration:g} s "
         f"measured per target; each server: 1 uvicorn process; GraphQL servers log at "
         f"{args.server_log_level}; CPU = the server process's user+system time over its "
@@ -646,7 +685,7 @@ async def bench(args: argparse.Namespace) -> int:
             failures += run.failures
             print(
                 f"  {query:<8}{name:<18}{run.requests:>9}{run.rps:>8.0f}"
-                f"{statistics.median(run.latencies_ms or [0.0]):>8.1f}{run.percentile(0.99):>8.1f}"
+                f"{run.percentile(0.5):>8.1f}{run.percentile(0.99):>8.1f}"
                 f"{run.cpu_ms_per_request:>12.2f}{run.peak_rss_bytes / 2**20:>13.0f}"
                 f"{run.failures:>6}"
             )
@@ -667,7 +706,7 @@ async def bench(args: argparse.Namespace) -> int:
         )
     print(
         f"\nSUMMARY throughput: {'; '.join(summary)}; concurrency {args.concurrency}, "
-        f"{args.duration:g} s per target"
+        f"{args.duration:g} s per target, client {client}"
     )
     return 1 if failures else 0
 
@@ -687,6 +726,11 @@ def parse_args() -> argparse.Namespace:
         help="auto: share the database when the baseline's migrations give the same schema",
     )
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--client",
+        choices=["wrk", "python"],
+        help="load generator (default: wrk when on PATH, else the Python client)",
+    )
     parser.add_argument("--duration", type=float, default=10.0, help="measured s per target")
     parser.add_argument("--warmup", type=float, default=3.0, help="warm-up s per target")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per target")

@@ -40,8 +40,18 @@ from _common import (
     postgres_database,
     scratch_dir,
 )
-from _wrk import wrk_load, wrk_path
-from throughput import HOST, QUERIES, Run, load, make_target, run_async, seed, wait_ready
+from throughput import (
+    CLIENT_NAMES,
+    HOST,
+    QUERIES,
+    Run,
+    client_of,
+    load_by,
+    make_target,
+    run_async,
+    seed,
+    wait_ready,
+)
 
 
 @dataclass
@@ -152,9 +162,7 @@ async def bench(args: argparse.Namespace) -> int:
     machine = machine_note()
     runs: dict[str, Run] = {}
     rss: dict[str, float] = {}
-    # wrk reports percentiles per round, not each request's latency: (requests, p50, p99)
-    wrk_rounds: dict[str, list[tuple[float, float, float]]] = {}
-    client = args.client or ("wrk" if wrk_path() else "python")
+    client = client_of(args)
     with scratch_dir() as tmp:
         async with AsyncExitStack() as stack:
             url = await stack.enter_async_context(postgres_database())
@@ -170,7 +178,7 @@ async def bench(args: argparse.Namespace) -> int:
                 print("the servers answer differently", file=sys.stderr)
                 return 1
             for target in targets:
-                await load(target, args.warmup, args.concurrency, None)
+                await load_by(client, target, args.warmup, args.concurrency, None)
             per_round = args.duration / args.rounds
             for index in range(args.rounds):
                 order = targets if index % 2 == 0 else targets[::-1]
@@ -179,24 +187,14 @@ async def bench(args: argparse.Namespace) -> int:
                     run = runs.setdefault(server.name, Run())
                     cpu_before = server.tree_cpu_seconds()
                     spent_before = run.cpu_seconds
-                    if client == "wrk":
-                        got = await wrk_load(target, per_round, args.concurrency)
-                        run.requests += int(got["requests"])
-                        run.seconds += got["duration_us"] / 1e6
-                        run.failures += int(got["failed"] + got["socket_errors"])
-                        wrk_rounds.setdefault(server.name, []).append(
-                            (got["requests"], got["p50_us"] / 1000, got["p99_us"] / 1000)
-                        )
-                    else:
-                        await load(target, per_round, args.concurrency, run)
+                    await load_by(client, target, per_round, args.concurrency, run)
                     # load() counts the supervisor only: the whole tree instead.
                     run.cpu_seconds = spent_before + server.tree_cpu_seconds() - cpu_before
             for server in servers:
                 rss[server.name] = server.peak_rss_mb()
     print(f"Query {args.query}: {QUERIES[args.query]}")
     print(f"Machine: {machine}; the client, the servers and PostgreSQL share the CPUs")
-    described = "wrk (C, one thread)" if client == "wrk" else "Python asyncio (throughput.py)"
-    print(f"Client: {described}")
+    print(f"Client: {CLIENT_NAMES[client]}")
     print(
         f"Load: {args.concurrency} keep-alive connections, {args.warmup:g} s warm-up, "
         f"{args.rounds} alternating rounds, {args.duration:g} s per server; "
@@ -205,10 +203,6 @@ async def bench(args: argparse.Namespace) -> int:
     print("  server     requests   req/s  p50 ms  p99 ms  CPU ms/req  peak RSS MB  fail")
     for name, run in runs.items():
         p50, p99 = run.percentile(0.5), run.percentile(0.99)
-        if name in wrk_rounds:  # weighted by each round's requests (wrk's own percentiles)
-            total = sum(r[0] for r in wrk_rounds[name]) or 1
-            p50 = sum(r[0] * r[1] for r in wrk_rounds[name]) / total
-            p99 = sum(r[0] * r[2] for r in wrk_rounds[name]) / total
         print(
             f"  {name:<10} {run.requests:>8} {run.rps:>7.0f} {p50:>7.1f}"
             f" {p99:>7.1f} {run.cpu_ms_per_request:>11.2f}"
