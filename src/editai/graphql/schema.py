@@ -20,6 +20,7 @@ from editai.graphql.argument_types import settle_argument_types
 from editai.graphql.errors import ErrorShaping, log_errors
 from editai.graphql.health import HealthQuery
 from editai.graphql.input_hygiene import input_hygiene
+from editai.graphql.lean_resolvers import use_lean_resolvers
 from editai.graphql.operation_steps import CostBudget, OperationSteps
 from editai.graphql.query_cost import CostModel
 from editai.graphql.serial_execution import SerialMutationExecutionContext
@@ -110,6 +111,7 @@ def build_schema(settings: Settings | None = None) -> EditAISchema:
         execution_context_class=SerialMutationExecutionContext,
     )
     settle_argument_types(schema)
+    use_lean_resolvers(schema)
     return schema
 
 
