@@ -34,7 +34,8 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
 fi
 ASSETS_STAMP="$VENV/.editai-graphiql-installed"
 ASSETS_WANT="$(sha256sum "$ROOT/src/editai/graphiql/assets.py" | cut -d' ' -f1)"
-if [ ! -f "$ASSETS_STAMP" ] || [ "$(cat "$ASSETS_STAMP")" != "$ASSETS_WANT" ]; then
+if [ ! -f "$ASSETS_STAMP" ] || [ "$(cat "$ASSETS_STAMP")" != "$ASSETS_WANT" ] \
+  || [ ! -d "$VENV/share/editai/graphiql" ]; then
   echo "==> installing GraphiQL's files (npm pack, verified against their pins)" >&2
   "$VENV/bin/python" -m editai.graphiql.install
   echo "$ASSETS_WANT" > "$ASSETS_STAMP"

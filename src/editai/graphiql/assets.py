@@ -104,13 +104,24 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def problems(folder: Path, files: Iterable[AssetFile] = ASSET_FILES) -> list[str]:
-    """What is wrong with the installed files: one line per missing or changed file."""
-    found = []
+def read_pinned(
+    folder: Path, files: Iterable[AssetFile] = ASSET_FILES
+) -> tuple[dict[str, bytes], list[str]]:
+    """The installed files that match their pins (name -> bytes), and one line per file
+    that is missing or changed."""
+    found: dict[str, bytes] = {}
+    wrong = []
     for asset in files:
         path = folder / asset.name
-        if not path.is_file():
-            found.append(f"{path}: missing")
-        elif sha256_of(path.read_bytes()) != asset.sha256:
-            found.append(f"{path}: sha256 differs from the pin in editai/graphiql/assets.py")
-    return found
+        body = path.read_bytes() if path.is_file() else None
+        if body is None:
+            wrong.append(f"{path}: missing")
+        elif sha256_of(body) != asset.sha256:
+            wrong.append(f"{path}: sha256 differs from the pin in editai/graphiql/assets.py")
+        else:
+            found[asset.name] = body
+    return found, wrong
+
+
+def problems(folder: Path, files: Iterable[AssetFile] = ASSET_FILES) -> list[str]:
+    return read_pinned(folder, files)[1]

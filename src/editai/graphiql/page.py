@@ -12,7 +12,6 @@ subscriptions, and ``data:`` fonts and images, which graphiql.min.css embeds).
 from __future__ import annotations
 
 import html
-import mimetypes
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -22,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from editai.graphiql.assets import ASSET_FILES, assets_dir, sha256_of
+from editai.graphiql.assets import ASSET_FILES, assets_dir, read_pinned, sha256_of
 from editai.http_errors import error_body
 from editai.logging import get_logger
 
@@ -39,6 +38,8 @@ SCRIPTS = (
     "plugin-explorer.umd.js",
     "editai-graphiql.js",
 )
+# Fixed, not guessed: mimetypes' answer for .js depends on the machine's mime.types.
+MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 INSTALL_HINT = "run `python -m editai.graphiql.install` (scripts/bootstrap.sh runs it)"
 # A Host header is put in the policy only when it is a plain host[:port].
 _HOST = re.compile(r"^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
@@ -56,8 +57,7 @@ class ServedFile:
 
     @property
     def media_type(self) -> str:
-        guessed = mimetypes.guess_type(self.name)[0] or "application/octet-stream"
-        return f"{guessed}; charset=utf-8"
+        return MEDIA_TYPES[Path(self.name).suffix]
 
 
 def content_security_policy(request: Request) -> str:
@@ -93,18 +93,12 @@ class GraphiQLPage:
 
     @classmethod
     def load(cls, folder: Path | None = None) -> GraphiQLPage:
-        folder = folder or assets_dir()
-        files: dict[str, ServedFile] = {}
-        found = []
-        for asset in ASSET_FILES:
-            path = folder / asset.name
-            body = path.read_bytes() if path.is_file() else None
-            if body is None:
-                found.append(f"{path}: missing")
-            elif sha256_of(body) != asset.sha256:
-                found.append(f"{path}: sha256 differs from the pin in editai/graphiql/assets.py")
-            else:
-                files[asset.name] = ServedFile(asset.name, body, asset.sha256)
+        bodies, found = read_pinned(folder or assets_dir())
+        files = {
+            asset.name: ServedFile(asset.name, bodies[asset.name], asset.sha256)
+            for asset in ASSET_FILES
+            if asset.name in bodies
+        }
         if found:
             log.error(
                 "GraphiQL's files are missing or changed: the page answers 503 until they "
