@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -26,6 +27,9 @@ from selenium.webdriver.support.ui import WebDriverWait
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 TIMEOUT = 60  # seconds; generous: two cores, other work running
+# The Headers tab is the open one (editai-graphiql.js); Variables' editor is hidden.
+HEADERS_EDITOR = ".graphiql-editor-tool .graphiql-editor:not(.hidden)"
+RESULT = (By.CSS_SELECTOR, ".graphiql-response")
 
 
 def require_chromium() -> None:
@@ -86,7 +90,20 @@ class Browser:
         ]
 
     def wait(self, condition: Any, message: str) -> Any:
-        return WebDriverWait(self.driver, TIMEOUT).until(condition, message)
+        try:
+            return WebDriverWait(self.driver, TIMEOUT).until(condition, message)
+        except TimeoutException:
+            raise AssertionError(f"{message}; the page: {self.state()}") from None
+
+    def state(self) -> dict[str, Any]:
+        """What the page shows, for a failure's message."""
+        return {
+            "query": self._editor_value(".graphiql-query-editor"),
+            "headers": self._editor_value(HEADERS_EDITOR),
+            "result": self.result_text() if self.driver.find_elements(*RESULT) else None,
+            "sent": self.websocket_frames("Sent"),
+            "console": self.driver.get_log("browser"),
+        }
 
     # --- GraphiQL --------------------------------------------------------------------
 
@@ -99,6 +116,13 @@ class Browser:
             "GraphiQL did not render",
         )
 
+    def _editor_value(self, selector: str) -> str | None:
+        value: str | None = self.driver.execute_script(
+            "const e = document.querySelector(arguments[0]); return e && e.CodeMirror.getValue()",
+            f"{selector} .CodeMirror",
+        )
+        return value
+
     def _set_editor(self, selector: str, text: str) -> None:
         # CodeMirror's own API: what typing ends in, without the editor's auto-closing.
         self.driver.execute_script(
@@ -109,16 +133,26 @@ class Browser:
 
     def set_query(self, text: str) -> None:
         self._set_editor(".graphiql-query-editor", text)
+        # GraphiQL parses the editor 100 ms after a change (debounced), and the fetcher
+        # picks HTTP or WebSocket from that parse: run only once it is of this text.
+        self.wait(
+            lambda d: d.execute_script(
+                "const a = document.querySelector(arguments[0]).CodeMirror.documentAST;"
+                "return Boolean(a && a.loc && a.loc.source.body === arguments[1])",
+                ".graphiql-query-editor .CodeMirror",
+                text,
+            ),
+            "GraphiQL did not parse the query",
+        )
 
     def set_headers(self, headers: dict[str, str]) -> None:
-        # The Headers tab is the open one (editai-graphiql.js); Variables' editor is hidden.
-        self._set_editor(".graphiql-editor-tool .graphiql-editor:not(.hidden)", json.dumps(headers))
+        self._set_editor(HEADERS_EDITOR, json.dumps(headers))
 
     def run(self) -> None:
         self.driver.find_element(By.CSS_SELECTOR, ".graphiql-execute-button").click()
 
     def result_text(self) -> str:
-        text: str = self.driver.find_element(By.CSS_SELECTOR, ".graphiql-response").text
+        text: str = self.driver.find_element(*RESULT).text
         return text
 
 
