@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates .venv and installs editai (with dev tools) into it from requirements.lock (every
-# package pinned by hash) when the lock or pyproject.toml changed.
+# package pinned by hash) when the lock or pyproject.toml changed, and GraphiQL's files
+# (npm tarballs pinned by hash, src/editai/graphiql/assets.py) when their pins changed.
 # Sourced by scripts/serve and scripts/test; safe to run again and again.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,5 +31,13 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
     --no-deps --no-build-isolation -e "$ROOT"
   echo "$WANT" > "$STAMP"
+fi
+ASSETS_STAMP="$VENV/.editai-graphiql-installed"
+ASSETS_WANT="$(sha256sum "$ROOT/src/editai/graphiql/assets.py" | cut -d' ' -f1)"
+if [ ! -f "$ASSETS_STAMP" ] || [ "$(cat "$ASSETS_STAMP")" != "$ASSETS_WANT" ] \
+  || [ ! -d "$VENV/share/editai/graphiql" ]; then
+  echo "==> installing GraphiQL's files (npm pack, verified against their pins)" >&2
+  "$VENV/bin/python" -m editai.graphiql.install
+  echo "$ASSETS_WANT" > "$ASSETS_STAMP"
 fi
 export PATH="$VENV/bin:$PATH"

@@ -20,6 +20,7 @@ from editai.auth.resolver import IdentityResolver
 from editai.auth.tokens import TokenVerifier
 from editai.db import migrate
 from editai.db.engine import create_engine
+from editai.graphiql.page import GraphiQLPage
 from editai.graphql.health import database_ok
 from editai.graphql.schema import build_schema
 from editai.graphql.view import EditAIGraphQL
@@ -45,11 +46,13 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     owns_engine = engine is None
     runtime = Runtime(settings, engine or create_engine(settings))
     verifier = TokenVerifier(settings)
+    # Off (production's default): neither the page nor any of its files has a route.
+    graphiql = GraphiQLPage.load() if settings.graphiql else None
     graphql = EditAIGraphQL(
         build_schema(settings),
         services=runtime,
         identities=IdentityResolver(settings, runtime.sessions, verifier),
-        graphql_ide="graphiql" if settings.graphiql else None,
+        ide=graphiql,
         # Queries (never mutations: strawberry refuses them) may come by GET, as Apollo's
         # persisted-query link sends hashes; answered "private, no-store" (graphql/view.py).
         allow_queries_via_get=True,
@@ -97,6 +100,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             Route("/ready", ready),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            *(graphiql.routes() if graphiql is not None else []),
             Route("/media/{path:path}", media_endpoint(runtime), methods=["GET", "HEAD"]),
             # Off in production unless enabled or protected by a token: no route at all.
             *([Route("/metrics", metrics_endpoint(runtime))] if settings.metrics else []),

@@ -25,6 +25,7 @@ from strawberry.types.unset import UnsetType
 
 from editai.auth.resolver import Identity, IdentityResolver
 from editai.errors import AppError, OperationTimedOut, ServiceUnavailable
+from editai.graphiql.page import GraphiQLPage
 from editai.graphql.context import Context
 from editai.graphql.errors import as_app_error, shape_error
 from editai.graphql.json_encoding import encode_answer_text
@@ -70,10 +71,19 @@ class EditAIGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = OperationScopedTransportWS
 
     def __init__(
-        self, schema: Any, services: Runtime, identities: IdentityResolver, **kwargs: Any
+        self,
+        schema: Any,
+        services: Runtime,
+        identities: IdentityResolver,
+        ide: GraphiQLPage | None = None,
+        **kwargs: Any,
     ) -> None:
         # graphql-transport-ws only: the legacy graphql-ws protocol is not offered.
         kwargs.setdefault("subscription_protocols", (GRAPHQL_TRANSPORT_WS_PROTOCOL,))
+        # Our own page (graphiql/page.py) where strawberry would render its CDN one; without
+        # it, strawberry answers a browser's GET 404.
+        kwargs["graphql_ide"] = "graphiql" if ide is not None else None
+        self.ide = ide
         kwargs.setdefault("multipart_uploads_enabled", True)
         super().__init__(schema, **kwargs)
         self.services = services
@@ -161,6 +171,10 @@ class EditAIGraphQL(GraphQL[Context, None]):
             return json.loads(data)
         except (UnicodeDecodeError, RecursionError) as exc:
             raise json.JSONDecodeError(f"Invalid JSON: {type(exc).__name__}", "", 0) from exc
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        assert self.ide is not None  # strawberry calls it only when graphql_ide is set
+        return self.ide.render(request)
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # A GET with a persisted query's hash and no text is a query, not a visit.

@@ -1,0 +1,1 @@
+"""The GraphiQL IDE on GET /graphql, served with every file it loads (issue 9)."""
