@@ -9,7 +9,9 @@ the entered profile's rows, and nothing when no profile was entered.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -119,25 +121,44 @@ async def test_only_a_users_session_enters_a_profile(sessions: SessionFactory) -
     await session.close()
 
 
-async def test_a_request_runs_the_lookup_and_its_reads_in_one_transaction(
-    api: Api, pg_engine: AsyncEngine
-) -> None:
-    user, _, second = await _user_with_two_profiles(api)
+@contextlib.contextmanager
+def _statements(engine: AsyncEngine) -> Iterator[list[str]]:
     statements: list[str] = []
 
     def record(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
         statements.append(" ".join(statement.split())[:80])
 
-    event.listen(pg_engine.sync_engine, "before_cursor_execute", record)
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
     try:
-        data = (await user.gql("{ projects { edges { node { name } } } }", profile_id=second)).ok()
+        yield statements
     finally:
-        event.remove(pg_engine.sync_engine, "before_cursor_execute", record)
-    assert [e["node"]["name"] for e in data["projects"]["edges"]] == ["in-second"]
-    # The lookup (which also sets role and app.*), then the page: no separate set-up.
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+async def test_a_request_runs_the_lookup_and_its_reads_in_one_transaction(
+    api: Api, pg_engine: AsyncEngine
+) -> None:
+    user, _, _ = await _user_with_two_profiles(api)
+    with _statements(pg_engine) as statements:
+        data = (await user.gql("{ projects { edges { node { name } } } }")).ok()
+    assert [e["node"]["name"] for e in data["projects"]["edges"]] == ["in-default"]
+    # No X-Profile-Id: the lookup (which also sets role and app.*), then the page.
     assert len(statements) == 2, statements
     assert statements[0].startswith("WITH found AS"), statements
     assert not any("set_config" in s for s in statements[1:]), statements
+
+
+async def test_a_named_profile_is_checked_on_begin_with_no_statement_of_its_own(
+    api: Api, pg_engine: AsyncEngine
+) -> None:
+    user, _, second = await _user_with_two_profiles(api)
+    with _statements(pg_engine) as statements:
+        data = (await user.gql("{ projects { edges { node { name } } } }", profile_id=second)).ok()
+    assert [e["node"]["name"] for e in data["projects"]["edges"]] == ["in-second"]
+    # X-Profile-Id: the check and the scope rode on BEGIN (db/scope_on_begin.py); the page
+    # is the only statement.
+    assert len(statements) == 1, statements
+    assert statements[0].startswith("SELECT projects."), statements
 
 
 async def test_a_new_user_asking_for_another_users_profile_is_forbidden(

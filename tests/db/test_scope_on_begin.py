@@ -8,6 +8,7 @@ leaves no broken connection in the pool.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -17,10 +18,16 @@ from typing import Any
 import pytest
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from editai.db.engine import create_engine
-from editai.db.scope_on_begin import is_scope_on_begin, scope_commands
+from editai.db.scope_on_begin import (
+    begin_now,
+    entering_commands,
+    is_profile_refused,
+    is_scope_on_begin,
+    scope_commands,
+)
 from editai.db.tenancy import SessionFactory
 from tests.conftest import make_settings
 from tests.db.world import World, create_world
@@ -28,7 +35,7 @@ from tests.db.world import World, create_world
 pytestmark = pytest.mark.postgres
 
 _WHO = text(
-    "SELECT current_user AS role, "
+    "SELECT current_user AS role, pg_backend_pid() AS pid, "
     "coalesce(current_setting('app.profile_id', true), '') AS profile_id, "
     "coalesce(current_setting('app.user_id', true), '') AS user_id, "
     "(SELECT count(*) FROM projects) AS projects"
@@ -95,6 +102,7 @@ async def test_scope_is_sent_with_begin_and_rls_sees_it_from_the_first_statement
     )
     assert ids == [world.a.project_id]  # row-level security, not the ORM hook (text())
     assert statements == [_WHO.text, "SELECT id FROM projects"]  # no set_config of its own
+    await asyncio.sleep(0.05)  # asyncpg hands logged queries to its loggers in a later turn
     begins = [q for q in sent if q.startswith("BEGIN")]
     assert len(begins) == 1
     assert f'SET LOCAL ROLE "{tenant_role}"' in begins[0]
@@ -115,6 +123,8 @@ async def test_a_transaction_that_sent_nothing_leaves_no_scope_behind(
     assert row.role != tenant_role
     assert (row.profile_id, row.user_id) == ("", "")
     assert row.projects == 3  # the owner sees every profile's project: no policy applied
+    await asyncio.sleep(0.05)  # asyncpg hands logged queries to its loggers in a later turn
+    assert any(q.startswith("BEGIN") for q in sent)
     assert not any("SET LOCAL" in q for q in sent)
 
 
@@ -167,3 +177,80 @@ def test_scope_commands_accept_only_ids_and_role_names() -> None:
             scope_commands(pid, uid, role)
     with pytest.raises(ValueError, match="badly formed"):
         scope_commands("x'; RESET ROLE; --", uid, None)  # type: ignore[arg-type]
+
+
+async def _backend_and_scope(sessions: SessionFactory) -> tuple[int, str, bool]:
+    async with sessions.system() as session:
+        row = (await session.execute(_WHO)).one()
+        await session.commit()
+    return row.pid, row.profile_id, row.projects == 3
+
+
+async def test_a_named_profile_is_checked_on_begin_and_rls_sees_it_at_once(
+    one_connection: AsyncEngine, tenant_role: str, world: World
+) -> None:
+    sessions = SessionFactory(one_connection, tenant_role)
+    sent = await _driver_log(one_connection)
+    with _statements(one_connection) as statements:
+        async with sessions.user_in_named_profile(world.a.user_id, world.a2.profile_id) as session:
+            connection = await session.connection()
+            await begin_now(connection)
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver.is_in_transaction()  # sent at once, before any statement
+            row = (await session.execute(_WHO)).one()
+    assert (row.role, row.profile_id, row.projects) == (tenant_role, str(world.a2.profile_id), 1)
+    assert statements == [_WHO.text]
+    await asyncio.sleep(0.05)  # asyncpg hands logged queries to its loggers in a later turn
+    begins = [q for q in sent if q.startswith("BEGIN")]
+    assert len(begins) == 1
+    check = f"editai_require_profile('{world.a2.profile_id}'::uuid, '{world.a.user_id}'::uuid)"
+    assert check in begins[0]
+    assert begins[0].index(check) < begins[0].index("SET LOCAL ROLE")
+
+
+@pytest.mark.parametrize("whose", ["another user's", "nobody's"])
+async def test_a_refused_profile_leaves_the_connection_as_it_was(
+    one_connection: AsyncEngine, tenant_role: str, world: World, whose: str
+) -> None:
+    sessions = SessionFactory(one_connection, tenant_role)
+    pid, _, _ = await _backend_and_scope(sessions)
+    profile_id = world.b.profile_id if whose == "another user's" else uuid.uuid4()
+    for _ in range(3):
+        async with sessions.user_in_named_profile(world.a.user_id, profile_id) as session:
+            with pytest.raises(Exception, match="profile not entered") as refused:
+                await begin_now(await session.connection())
+            assert is_profile_refused(refused.value)
+    # The same backend (not closed and replaced), out of the refused transaction, with
+    # no scope: and the next request's check on it passes.
+    assert await _backend_and_scope(sessions) == (pid, "", True)
+    async with sessions.user_in_named_profile(world.b.user_id, world.b.profile_id) as session:
+        await begin_now(await session.connection())
+        assert (await session.execute(_WHO)).one().projects == 1
+        assert (await session.execute(text("SELECT pg_backend_pid()"))).scalar() == pid
+
+
+async def test_without_a_begin_to_ride_on_the_check_is_a_statement_of_its_own(
+    pg_url: str, tenant_role: str, world: World
+) -> None:
+    # A plain asyncpg connection (not the engine's class): the same check, one statement.
+    engine = create_async_engine(pg_url, pool_size=1, max_overflow=0)
+    try:
+        sessions = SessionFactory(engine, tenant_role)
+        async with sessions.user_in_named_profile(world.a.user_id, world.b.profile_id) as session:
+            with pytest.raises(DBAPIError) as refused:
+                await session.connection()
+            assert is_profile_refused(refused.value)
+        async with sessions.user_in_named_profile(world.a.user_id, world.a.profile_id) as session:
+            row = (await session.execute(_WHO)).one()
+        assert (row.role, row.profile_id, row.projects) == (tenant_role, str(world.a.profile_id), 1)
+    finally:
+        await engine.dispose()
+
+
+def test_entering_commands_check_before_they_scope() -> None:
+    pid, uid = uuid.uuid4(), uuid.uuid4()
+    commands = entering_commands(pid, uid, "editai_tenant")
+    assert commands.startswith(f"SELECT editai_require_profile('{pid}'::uuid, '{uid}'::uuid); ")
+    assert commands.endswith(scope_commands(pid, uid, "editai_tenant"))
+    with pytest.raises(ValueError, match="badly formed"):
+        entering_commands("x'::uuid); RESET ROLE; --", uid, None)  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from editai.auth.principal import Principal, ProfileContext
 from editai.auth.tokens import TokenVerifier, bearer_token
 from editai.db.connection_health import retry_on_connection_loss
+from editai.db.scope_on_begin import begin_now, is_profile_refused
 from editai.db.tenancy import SessionFactory, enter_profile, tenant_role_of
 from editai.errors import AppError, Forbidden, NotFound, Unauthenticated
 from editai.profiles.repository import AccountRepository
@@ -100,6 +101,15 @@ class IdentityResolver:
                 requested = uuid.UUID(header.strip())
             except ValueError:
                 invalid_header = True
+        if operation is not None and requested is not None:
+            # The profile the request names, checked by the database on the BEGIN of the
+            # operation's own transaction: no identity statement. Refused, the full lookup
+            # below says why (NOT_FOUND, FORBIDDEN) and meets a user seen for the first time.
+            entered = functools.partial(self._enter_named, operation, principal, requested)
+            if await retry_on_connection_loss(
+                entered, what="profile check", within=IDENTITY_RETRY_SECONDS
+            ):
+                return ProfileContext(requested, principal.user_id)
         if operation is not None:
             # A header that is no UUID enters no profile: looked up as one nobody has.
             asked = NO_SUCH_PROFILE if invalid_header else requested
@@ -136,6 +146,20 @@ class IdentityResolver:
         if default_id is None:
             default_id, owner = await self._first_sight(principal, requested)
         return default_id, owner
+
+    async def _enter_named(
+        self, operation: OperationDatabase, principal: Principal, requested: uuid.UUID
+    ) -> bool:
+        """Opens the operation's session in ``requested`` if the database finds it to be the
+        user's (on its first transaction's BEGIN); False, with nothing opened, if not."""
+        try:
+            async with operation.entering(principal.user_id, requested) as session:
+                await begin_now(await session.connection())
+        except Exception as exc:
+            if is_profile_refused(exc):
+                return False
+            raise
+        return True
 
     async def _lookup_and_enter(
         self, operation: OperationDatabase, principal: Principal, requested: uuid.UUID | None

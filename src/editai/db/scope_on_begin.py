@@ -10,6 +10,12 @@ tenancy hook armed it for this transaction (``db/tenancy.py``). The settings are
 transaction-local and set before anything else runs in it; nothing outlives the
 transaction.
 
+A request that names its profile (X-Profile-Id) goes one step further: the profile's
+ownership check (``editai_require_profile``, migration 0004) rides on the same BEGIN,
+before the scope, and the BEGIN is sent at once (``begin_now``), so the request needs no
+identity statement of its own: BEGIN, its data, ROLLBACK. A refused check rolls back at
+once and leaves the connection as it was; the request then asks the full lookup why.
+
 The armed text is built here from validated pieces only (a UUID's canonical form, a role
 name checked against PostgreSQL's identifier shape), never from free text.
 """
@@ -23,6 +29,13 @@ from typing import Any, TypeGuard
 import asyncpg
 
 ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+# SQLSTATE of editai_require_profile() (migration 0004): the profile is not the user's.
+PROFILE_REFUSED = "EP403"
+
+
+def _uuid_text(value: uuid.UUID | None) -> str:
+    # str() of a uuid.UUID is 36 characters of [0-9a-f-]: nothing to escape.
+    return str(uuid.UUID(str(value))) if value is not None else ""
 
 
 def scope_commands(
@@ -38,10 +51,31 @@ def scope_commands(
             raise ValueError(f"invalid PostgreSQL role name: {role!r}")
         commands.append(f'SET LOCAL ROLE "{role}"')
     for name, value in (("app.profile_id", profile_id), ("app.user_id", user_id)):
-        # str() of a uuid.UUID is 36 characters of [0-9a-f-]: nothing to escape.
-        text = str(uuid.UUID(str(value))) if value is not None else ""
-        commands.append(f"SET LOCAL {name} = '{text}'")
+        commands.append(f"SET LOCAL {name} = '{_uuid_text(value)}'")
     return "; ".join(commands)
+
+
+def entering_commands(profile_id: uuid.UUID, user_id: uuid.UUID, role: str | None) -> str:
+    """``scope_commands``, after the check that the user owns the profile (raising
+    ``PROFILE_REFUSED`` otherwise, so nothing after it runs: migration 0004). The check
+    runs as the connecting role, before the role switch: it reads across users."""
+    check = (
+        f"SELECT editai_require_profile('{_uuid_text(profile_id)}'::uuid, "
+        f"'{_uuid_text(user_id)}'::uuid)"
+    )
+    return f"{check}; {scope_commands(profile_id, user_id, role)}"
+
+
+def is_profile_refused(exc: BaseException) -> bool:
+    """Was ``exc`` (or what it was raised from) ``editai_require_profile``'s refusal?"""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if getattr(current, "sqlstate", None) == PROFILE_REFUSED:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 class ScopeOnBeginConnection(asyncpg.Connection):  # type: ignore[misc]
@@ -77,6 +111,12 @@ class ScopeOnBeginConnection(asyncpg.Connection):  # type: ignore[misc]
         try:
             begin = query.rstrip().removesuffix(";")
             return await super().execute(f"{begin}; {commands};", timeout=timeout)  # type: ignore[no-any-return]
+        except asyncpg.PostgresError as exc:
+            if exc.sqlstate != PROFILE_REFUSED:
+                self.terminate()
+                raise
+            await self._end_refused_transaction()
+            raise
         except BaseException:
             # BEGIN may have gone through while the scope did not (or we cannot know, if
             # cancelled): the server holds a transaction asyncpg calls failed, and asyncpg
@@ -85,10 +125,36 @@ class ScopeOnBeginConnection(asyncpg.Connection):  # type: ignore[misc]
             self.terminate()
             raise
 
+    async def _end_refused_transaction(self) -> None:
+        """After a refused profile check: BEGIN went through, the rest did not. Rolled back
+        here as asyncpg's own ``reset()`` does it (its failed transaction object otherwise
+        stays the connection's top transaction, and the next BEGIN would be taken for a
+        savepoint), so the connection serves the next transaction as it is."""
+        try:
+            self._top_xact = None  # type: ignore[misc]  # asyncpg's own attribute
+            await super().execute("ROLLBACK")
+        except BaseException:
+            self.terminate()
+            raise
+
 
 def is_scope_on_begin(driver: object) -> TypeGuard[ScopeOnBeginConnection]:
     # Not isinstance(): asyncpg's metaclass answers True for every asyncpg connection.
     return issubclass(type(driver), ScopeOnBeginConnection)
+
+
+async def begin_now(connection: Any) -> None:
+    """Send ``connection``'s BEGIN (and what is armed with it) now, not with its first
+    statement: for a check that must have passed before anything else runs.
+
+    SQLAlchemy's asyncpg adapter begins lazily, at its first execution, and offers no
+    public call for this: this is what that first execution calls (under the adapter's
+    own lock). ``connection``: a SQLAlchemy ``AsyncConnection`` on PostgreSQL.
+    """
+    adapted = (await connection.get_raw_connection()).dbapi_connection
+    async with adapted._execute_mutex:
+        if adapted._transaction is None:
+            await adapted._start_transaction()
 
 
 def _disarm(driver: object) -> None:

@@ -14,38 +14,42 @@ import functools
 import uuid
 import weakref
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, String, bindparam, event, false, func, inspect, select, true
+from sqlalchemy import (
+    Select,
+    String,
+    Uuid,
+    bindparam,
+    event,
+    false,
+    func,
+    inspect,
+    select,
+    true,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_loader_criteria
 from sqlalchemy.orm.util import LoaderCriteriaOption
-from sqlalchemy.sql.elements import BindParameter, ColumnElement
+from sqlalchemy.sql.elements import ColumnElement
 
 from editai.db.base import ProfileScoped, UserScoped
+from editai.db.dml_owner_checks import check_dml_owner_values
 from editai.db.engine import begin_sqlite_transaction
-from editai.db.scope_on_begin import ROLE_NAME, is_scope_on_begin, scope_commands
 
-
-class TenancyViolation(RuntimeError):
-    """A session tried to read or write outside its scope. Always a bug; never masked."""
-
-
-@dataclass(frozen=True, slots=True)
-class TenantScope:
-    user_id: uuid.UUID | None = None
-    profile_id: uuid.UUID | None = None
-    system: bool = False
-
-    def describe(self) -> str:
-        if self.system:
-            return "system"
-        return f"user={self.user_id} profile={self.profile_id}"
-
+# Re-exported: the rest of the code knows them from here.
+from editai.db.scope import TenancyViolation as TenancyViolation
+from editai.db.scope import TenantScope as TenantScope
+from editai.db.scope_on_begin import (
+    ROLE_NAME,
+    entering_commands,
+    is_scope_on_begin,
+    scope_commands,
+)
 
 _SCOPE_KEY = "editai.scope"
 _UNSCOPED = TenantScope()
@@ -90,7 +94,7 @@ def _add_tenant_criteria(state: ORMExecuteState) -> None:
     facts = _facts_of(state.statement)
     touched = _touched_classes(state, facts)
     if state.is_insert or state.is_update:
-        _check_dml_owner_values(state, scope, touched)
+        check_dml_owner_values(state, scope, touched)
     if state.is_insert:
         return
     if scope.profile_id is None and any(_is_subclass(c, ProfileScoped) for c in touched):
@@ -179,83 +183,6 @@ def _criteria_for(
     return profile_criteria, user_criteria
 
 
-_MISSING = object()
-
-
-def _check_dml_owner_values(
-    state: ORMExecuteState, scope: TenantScope, touched: list[type]
-) -> None:
-    """ORM ``insert()``/``update()`` statements bypass the flush: check the owner they write.
-
-    An INSERT must write the session's own id into every row; an UPDATE may only write
-    it. ORM bulk UPDATE by primary key (a list of parameter sets) ignores loader
-    criteria, so it would reach other tenants' rows: refused outright.
-    """
-    owners: list[tuple[str, uuid.UUID | None]] = []
-    if any(_is_subclass(c, ProfileScoped) for c in touched):
-        owners.append(("profile_id", scope.profile_id))
-    if any(_is_subclass(c, UserScoped) for c in touched):
-        owners.append(("user_id", scope.user_id))
-    if not owners:
-        return
-    if state.is_update and state.is_executemany:
-        raise TenancyViolation("ORM bulk UPDATE by primary key is not tenant-filtered; refused")
-    for key, allowed in owners:
-        for value in _written_values(state, key):
-            if value is _MISSING and state.is_update:
-                continue
-            if allowed is None or _as_uuid(value) != allowed:
-                verb = "INSERT" if state.is_insert else "UPDATE"
-                raise TenancyViolation(
-                    f"ORM {verb} writes {key} outside the session's scope ({scope.describe()})"
-                )
-
-
-def _written_values(state: ORMExecuteState, key: str) -> list[object]:
-    """What the statement writes to column ``key``: one entry per row (``_MISSING`` if not)."""
-    statement: Any = state.statement
-    if state.is_from_statement:  # select(Model).from_statement(insert(Model)...)
-        statement = statement.element
-    if getattr(statement, "_select_names", None):  # INSERT ... FROM SELECT: not inspectable
-        return [_MISSING]
-    # The statement's own VALUES (SQLAlchemy keeps them in these attributes) ...
-    value_sets: list[Any] = []
-    if getattr(statement, "_values", None):
-        value_sets.append(statement._values)
-    for rows in getattr(statement, "_multi_values", ()):
-        value_sets.extend(rows)
-    # ... and the parameter sets passed to execute() (a list for bulk INSERT).
-    params = state.parameters
-    if isinstance(params, list):
-        value_sets.extend(params)
-    elif params:
-        value_sets.append(params)
-    if not value_sets:
-        return [_MISSING]
-    found: list[object] = []
-    for value_set in value_sets:
-        if not isinstance(value_set, Mapping):  # positional VALUES: cannot tell
-            found.append(_MISSING)
-            continue
-        value = _MISSING
-        for column, candidate in value_set.items():
-            if (column if isinstance(column, str) else getattr(column, "key", None)) == key:
-                value = candidate.value if isinstance(candidate, BindParameter) else candidate
-        found.append(value)
-    return found
-
-
-def _as_uuid(value: object) -> uuid.UUID | None:
-    if isinstance(value, uuid.UUID):
-        return value
-    if isinstance(value, str):
-        try:
-            return uuid.UUID(value)
-        except ValueError:
-            return None
-    return None  # missing, NULL or an SQL expression: never provably the session's own id
-
-
 @event.listens_for(TenantSession, "before_flush")
 def _stamp_and_check_owner(session: Session, _flush_context: Any, _instances: Any) -> None:
     scope = scope_of(session)
@@ -320,10 +247,23 @@ def _publish_scope_to_postgres(
     if scope.system:
         return
     role = session.info.get(_ROLE_KEY)
+    commands = scope_commands(scope.profile_id, scope.user_id, role)
+    require_profile = session.info.pop(_REQUIRE_PROFILE, False)
+    if require_profile:
+        if scope.profile_id is None or scope.user_id is None:
+            raise TenancyViolation(
+                f"a profile check needs a user and a profile ({scope.describe()})"
+            )
+        commands = entering_commands(scope.profile_id, scope.user_id, role)
     if armable is not None:
         # Sent with this transaction's BEGIN (db/scope_on_begin.py): no round trip of its own.
-        armable.arm_scope(scope_commands(scope.profile_id, scope.user_id, role))
+        armable.arm_scope(commands)
         return
+    if require_profile:
+        connection.execute(
+            _REQUIRE_PROFILE_STATEMENT,
+            {"profile_id": scope.profile_id, "user_id": scope.user_id},
+        )
     # A connection already in a transaction (a caller's outer one) or not ours: one round
     # trip. set_config('role', ..., true) is SET LOCAL ROLE: the transaction drops to the
     # non-owner role, so row-level security applies to everything it runs.
@@ -339,6 +279,13 @@ def _publish_scope_to_postgres(
 
 _ROLE_KEY = "editai.tenant_role"
 _PUBLISHED_BY_CALLER = "editai.scope_published_by_caller"
+_REQUIRE_PROFILE = "editai.require_profile"
+# Migration 0004's check, for a connection that cannot carry it on its BEGIN.
+_REQUIRE_PROFILE_STATEMENT = select(
+    func.editai_require_profile(
+        bindparam("profile_id", type_=Uuid), bindparam("user_id", type_=Uuid)
+    )
+)
 
 
 def scope_settings(
@@ -422,6 +369,16 @@ class SessionFactory:
         session = self._new(TenantScope(user_id=user_id), reusable=False)
         if self.engine.dialect.name == "postgresql":
             session.sync_session.info[_PUBLISHED_BY_CALLER] = True
+        return session
+
+    def user_in_named_profile(self, user_id: uuid.UUID, profile_id: uuid.UUID) -> AsyncSession:
+        """A session for one user in the profile its request named (PostgreSQL), whose first
+        transaction begins only once the database found that profile to be the user's
+        (``editai_require_profile``, raising ``PROFILE_REFUSED``: db/scope_on_begin.py)."""
+        if self.engine.dialect.name != "postgresql":
+            raise TenancyViolation("the profile check on BEGIN is PostgreSQL's")
+        session = self._new(TenantScope(user_id=user_id, profile_id=profile_id), reusable=False)
+        session.sync_session.info[_REQUIRE_PROFILE] = True
         return session
 
     def unscoped(self) -> AsyncSession:

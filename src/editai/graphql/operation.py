@@ -132,20 +132,27 @@ class OperationDatabase:
                 self._loaders = None
 
     @contextlib.asynccontextmanager
-    async def entering(self, user_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
+    async def entering(
+        self, user_id: uuid.UUID, named_profile: uuid.UUID | None = None
+    ) -> AsyncIterator[AsyncSession]:
         """The block that opens the operation's session for a user whose profile its first
         statement finds out and publishes itself (PostgreSQL: the request's identity lookup
-        and its tenant set-up in one round trip; see ``SessionFactory.user_entering_profile``).
+        and its tenant set-up in one round trip; see ``SessionFactory.user_entering_profile``),
+        or, given ``named_profile``, whose first transaction checks that profile on BEGIN
+        (``SessionFactory.user_in_named_profile``).
 
         Before any other block. On failure the session is let go, so a retry (a lost
-        connection) starts from a fresh one.
+        connection, a refused profile) starts from a fresh one.
         """
         async with self._turn:
             if self._ended:
                 raise OperationEnded()
             if self._session is not None:
                 raise RuntimeError("the operation's session is already open")
-            session = self._sessions.user_entering_profile(user_id)
+            if named_profile is None:
+                session = self._sessions.user_entering_profile(user_id)
+            else:
+                session = self._sessions.user_in_named_profile(user_id, named_profile)
             self._session = session
             try:
                 yield session
