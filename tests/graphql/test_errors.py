@@ -142,6 +142,37 @@ async def test_syntax_error_is_bad_user_input(api: Api, query: str) -> None:
     assert "Syntax Error" in result.errors[0]["message"]
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "subscription { jobUpdated { id } }",
+        "query Q { health { status } } subscription S { jobUpdated { id } }",
+    ],
+)
+async def test_a_subscription_over_http_is_refused_with_a_code(api: Api, query: str) -> None:
+    user = await api.new_user()
+    name = "S" if "subscription S" in query else None
+    response = await api.client.post(
+        "/graphql",
+        json={"query": query, "operationName": name},
+        headers={"Authorization": f"Bearer {user.token}"},
+    )
+    # Subscriptions stream over the WebSocket; by HTTP strawberry executed them as queries
+    # and the root field could not answer (a masked INTERNAL_SERVER_ERROR).
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]
+    assert "subscriptions are not allowed" in body["errors"][0]["message"]
+    # The query beside it in the same document still runs by POST.
+    other = await api.client.post(
+        "/graphql",
+        json={"query": query, "operationName": "Q"} if name else {"query": "{ __typename }"},
+        headers={"Authorization": f"Bearer {user.token}"},
+    )
+    assert other.status_code == 200, other.text
+    assert "errors" not in other.json()
+
+
 async def test_unknown_field_is_bad_user_input_and_nothing_runs(
     api: Api, sessions: SessionFactory
 ) -> None:
