@@ -247,7 +247,6 @@ def _publish_scope_to_postgres(
     if scope.system:
         return
     role = session.info.get(_ROLE_KEY)
-    commands = scope_commands(scope.profile_id, scope.user_id, role)
     require_profile = session.info.pop(_REQUIRE_PROFILE, False)
     if require_profile:
         if scope.profile_id is None or scope.user_id is None:
@@ -255,6 +254,8 @@ def _publish_scope_to_postgres(
                 f"a profile check needs a user and a profile ({scope.describe()})"
             )
         commands = entering_commands(scope.profile_id, scope.user_id, role)
+    else:
+        commands = scope_commands(scope.profile_id, scope.user_id, role)
     if armable is not None:
         # Sent with this transaction's BEGIN (db/scope_on_begin.py): no round trip of its own.
         armable.arm_scope(commands)

@@ -15,12 +15,11 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from graphql import GraphQLInterfaceType, GraphQLObjectType
 from strawberry.annotation import StrawberryAnnotation
-from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import StrawberryArgument
 from strawberry.types.base import StrawberryType
-from strawberry.types.field import StrawberryField
+
+from editai.graphql.schema_fields import fields_with_definitions
 
 
 class SettledAnnotation(StrawberryAnnotation):
@@ -56,12 +55,7 @@ def settle_argument_types(schema: strawberry.Schema) -> int:
 
 def _arguments(schema: strawberry.Schema) -> list[StrawberryArgument]:
     found: dict[int, StrawberryArgument] = {}
-    for graphql_type in schema._schema.type_map.values():
-        if not isinstance(graphql_type, GraphQLObjectType | GraphQLInterfaceType):
-            continue
-        for field in graphql_type.fields.values():
-            definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-            if isinstance(definition, StrawberryField):
-                for argument in definition.arguments:
-                    found[id(argument)] = argument
+    for _, definition in fields_with_definitions(schema):
+        for argument in definition.arguments:
+            found[id(argument)] = argument
     return list(found.values())

@@ -22,10 +22,11 @@ from collections.abc import Callable
 from typing import Any
 
 import strawberry
-from graphql import GraphQLField, GraphQLInterfaceType, GraphQLObjectType, GraphQLResolveInfo
-from strawberry.schema.schema_converter import GraphQLCoreConverter
+from graphql import GraphQLResolveInfo
 from strawberry.types.base import StrawberryOptional
 from strawberry.types.field import StrawberryField
+
+from editai.graphql.schema_fields import fields_with_definitions
 
 # Argument types strawberry hands to a resolver as graphql-core coerced them.
 _PASSED_THROUGH: set[object] = {int, str, float, bool, strawberry.ID}
@@ -74,7 +75,7 @@ def use_lean_resolvers(schema: strawberry.Schema) -> int:
         return 0
     info_class = schema.config.info_class
     changed = 0
-    for field, definition in _fields_with_definitions(schema):
+    for field, definition in fields_with_definitions(schema):
         if hasattr(field.resolve, "strawberry_resolver"):
             continue  # already direct
         direct = lean_resolver(definition, info_class)
@@ -83,17 +84,3 @@ def use_lean_resolvers(schema: strawberry.Schema) -> int:
             field.resolve = direct
             changed += 1
     return changed
-
-
-def _fields_with_definitions(
-    schema: strawberry.Schema,
-) -> list[tuple[GraphQLField, StrawberryField]]:
-    found: list[tuple[GraphQLField, StrawberryField]] = []
-    for graphql_type in schema._schema.type_map.values():
-        if not isinstance(graphql_type, GraphQLObjectType | GraphQLInterfaceType):
-            continue
-        for field in graphql_type.fields.values():
-            definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-            if isinstance(definition, StrawberryField):
-                found.append((field, definition))
-    return found
