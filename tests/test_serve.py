@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from editai.settings import Settings
 from tests.databases import create_postgres_database, drop_postgres_database
 
 EDITAI = Path(sys.executable).parent / "editai"
@@ -186,3 +187,26 @@ async def test_serve_on_postgres_after_migrate(
             }
         }
     }
+
+
+def _closed_by_server(sock: socket.socket, within: float) -> bool:
+    """Whether the server closes this idle connection within ``within`` seconds."""
+    sock.settimeout(within)
+    try:
+        return sock.recv(1) == b""
+    except TimeoutError:
+        return False
+
+
+def test_idle_keep_alive_connections_last_the_configured_time(tmp_path: Path) -> None:
+    # Longer than clients' own idle expiry by default (httpx: 5 s), so a client never
+    # reuses a connection the server is closing at that moment.
+    assert Settings().http_keep_alive_seconds == 65
+    env = _clean_env(EDITAI_DATA_DIR=str(tmp_path / "var"), EDITAI_HTTP_KEEP_ALIVE_SECONDS="2")
+    for base, _, _ in _serve(tmp_path, env):
+        host, port = base.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.sendall(f"GET /health HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+            assert not _closed_by_server(sock, 1.0)  # still open after 1 s idle
+            assert _closed_by_server(sock, 2.5)  # closed once 2 s have passed (not 5)

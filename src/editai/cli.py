@@ -52,12 +52,20 @@ def _serve(args: argparse.Namespace) -> int:
             workers=args.workers,
             log_config=None,
             access_log=False,
+            timeout_keep_alive=settings.http_keep_alive_seconds,
         )
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
     else:
         freeze_startup_objects()
-        uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            access_log=False,
+            timeout_keep_alive=settings.http_keep_alive_seconds,
+        )
     return 0
 
 

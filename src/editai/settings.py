@@ -153,6 +153,11 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    # How long an idle keep-alive connection stays open. Longer than clients' own idle
+    # expiry (httpx 5 s, aiohttp 15 s) and load balancers' (60 s): when the server closes
+    # first, a request the client sends at that moment meets a reset (uvicorn's 5 s
+    # default equals httpx's, and under load that race lost requests).
+    http_keep_alive_seconds: int = Field(default=65, ge=1, le=3600)
     log_level: str = "INFO"
     log_json: bool | None = None
 

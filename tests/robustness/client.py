@@ -71,6 +71,8 @@ class Answer:
         return found
 
     def short(self) -> str:
+        if self.transport_error is not None:
+            return f"no HTTP answer after {self.seconds:.2f} s: {self.transport_error}"
         return f"HTTP {self.status}: {self.text[:600]}"
 
 
