@@ -13,12 +13,7 @@ from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.sql.elements import BindParameter
 
 from editai.db.base import ProfileScoped, UserScoped
-from editai.db.scope import TenancyViolation, TenantScope
-
-
-def _is_subclass(mapper_cls: type, base: type) -> bool:
-    return isinstance(mapper_cls, type) and issubclass(mapper_cls, base)
-
+from editai.db.scope import TenancyViolation, TenantScope, is_subclass_of
 
 _MISSING = object()
 
@@ -31,9 +26,9 @@ def check_dml_owner_values(state: ORMExecuteState, scope: TenantScope, touched: 
     criteria, so it would reach other tenants' rows: refused outright.
     """
     owners: list[tuple[str, uuid.UUID | None]] = []
-    if any(_is_subclass(c, ProfileScoped) for c in touched):
+    if any(is_subclass_of(c, ProfileScoped) for c in touched):
         owners.append(("profile_id", scope.profile_id))
-    if any(_is_subclass(c, UserScoped) for c in touched):
+    if any(is_subclass_of(c, UserScoped) for c in touched):
         owners.append(("user_id", scope.user_id))
     if not owners:
         return

@@ -20,3 +20,8 @@ class TenantScope:
         if self.system:
             return "system"
         return f"user={self.user_id} profile={self.profile_id}"
+
+
+def is_subclass_of(mapper_cls: type, base: type) -> bool:
+    """A mapped class (not an alias or expression) deriving from ``base``."""
+    return isinstance(mapper_cls, type) and issubclass(mapper_cls, base)

@@ -44,6 +44,7 @@ from editai.db.engine import begin_sqlite_transaction
 # Re-exported: the rest of the code knows them from here.
 from editai.db.scope import TenancyViolation as TenancyViolation
 from editai.db.scope import TenantScope as TenantScope
+from editai.db.scope import is_subclass_of
 from editai.db.scope_on_begin import (
     ROLE_NAME,
     entering_commands,
@@ -63,10 +64,6 @@ def scope_of(session: Session | AsyncSession) -> TenantScope:
 
 class TenantSession(Session):
     """Session class carrying the tenancy event listeners (and nothing else)."""
-
-
-def _is_subclass(mapper_cls: type, base: type) -> bool:
-    return isinstance(mapper_cls, type) and issubclass(mapper_cls, base)
 
 
 def _touched_classes(state: ORMExecuteState, facts: _StatementFacts | None) -> list[type]:
@@ -97,11 +94,11 @@ def _add_tenant_criteria(state: ORMExecuteState) -> None:
         check_dml_owner_values(state, scope, touched)
     if state.is_insert:
         return
-    if scope.profile_id is None and any(_is_subclass(c, ProfileScoped) for c in touched):
+    if scope.profile_id is None and any(is_subclass_of(c, ProfileScoped) for c in touched):
         raise TenancyViolation(
             f"profile-scoped model queried by a session without a profile ({scope.describe()})"
         )
-    if scope.user_id is None and any(_is_subclass(c, UserScoped) for c in touched):
+    if scope.user_id is None and any(is_subclass_of(c, UserScoped) for c in touched):
         raise TenancyViolation(
             f"user-scoped model queried by a session without a user ({scope.describe()})"
         )
