@@ -202,11 +202,13 @@ def test_idle_keep_alive_connections_last_the_configured_time(tmp_path: Path) ->
     # Longer than clients' own idle expiry by default (httpx: 5 s), so a client never
     # reuses a connection the server is closing at that moment.
     assert Settings().http_keep_alive_seconds == 65
-    env = _clean_env(EDITAI_DATA_DIR=str(tmp_path / "var"), EDITAI_HTTP_KEEP_ALIVE_SECONDS="2")
+    env = _clean_env(EDITAI_DATA_DIR=str(tmp_path / "var"), EDITAI_HTTP_KEEP_ALIVE_SECONDS="8")
     for base, _, _ in _serve(tmp_path, env):
         host, port = base.removeprefix("http://").split(":")
         with socket.create_connection((host, int(port)), timeout=5) as sock:
             sock.sendall(f"GET /health HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
             assert sock.recv(4096).startswith(b"HTTP/1.1 200")
-            assert not _closed_by_server(sock, 1.0)  # still open after 1 s idle
-            assert _closed_by_server(sock, 2.5)  # closed once 2 s have passed (not 5)
+            # Still open past uvicorn's own 5 s default: the setting is the one in force.
+            assert not _closed_by_server(sock, 6.0)
+            # Then closed by the server (8 s; a wide bound: its timer runs on a busy loop).
+            assert _closed_by_server(sock, 30.0)
