@@ -1,0 +1,1 @@
+"""Transcripts: speech turned into timed words, offline (faster-whisper)."""
