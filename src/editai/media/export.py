@@ -53,13 +53,15 @@ import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
 import ffmpeg
 
 from editai.media.binaries import Binaries
+from editai.media.captions.burn import CaptionRequest, burn_captions, write_captions
+from editai.media.captions.layout import Frame
+from editai.media.captions.style import CaptionPosition
 from editai.media.ffmpeg import (
     ProgressCallback,
     probe_json,
@@ -67,6 +69,7 @@ from editai.media.ffmpeg import (
     run_ffmpeg,
     run_ffmpeg_stderr,
 )
+from editai.media.fonts import FontNotFoundError, find_font_file
 from editai.media.voiceover_mix import (
     MAX_PHRASE_CHARS,
     VoiceoverMix,
@@ -87,35 +90,6 @@ DEFAULT_CRF = 20
 AUDIO_RATE = 48_000
 # Linux caps one command-line argument at 128 KiB; longer graphs go through a file.
 FILTER_SCRIPT_OVER = 32_000
-
-FONT_CANDIDATES = (
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/dejavu/DejaVuSans-Bold.ttf",
-    "/usr/share/fonts/dejavu-sans-fonts/DejaVuSans-Bold.ttf",
-    "/usr/share/fonts/TTF/DejaVuSans-Bold.ttf",
-    "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf",
-    "/usr/share/fonts/liberation-sans/LiberationSans-Bold.ttf",
-    "/usr/share/fonts/truetype/freefont/FreeSansBold.ttf",
-    "/usr/share/fonts/noto/NotoSans-Bold.ttf",
-    "/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf",
-    "/Library/Fonts/Arial.ttf",
-    "/System/Library/Fonts/Supplemental/Arial.ttf",
-)
-FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "/Library/Fonts")
-
-
-def _packaged_font() -> Path | None:
-    """Roboto from the font-roboto package: the same glyphs on every machine, no system fonts."""
-    spec = find_spec("font_roboto")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(next(iter(spec.submodule_search_locations))) / "files" / "Roboto-Bold.ttf"
-    return path if path.is_file() else None
-
-
-class FontNotFoundError(RuntimeError):
-    """Burning in text needs a TrueType font and none was found."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,24 +219,6 @@ def wrap_subtitle(text: str, width: int, font_size: int) -> list[str]:
     return lines
 
 
-def find_font_file() -> Path | None:
-    """A TrueType font: well-known paths first, then any .ttf under the font dirs."""
-    packaged = _packaged_font()
-    if packaged is not None:
-        return packaged
-    for candidate in FONT_CANDIDATES:
-        path = Path(candidate)
-        if path.is_file():
-            return path
-    for folder in FONT_DIRS:
-        root = Path(folder)
-        if root.is_dir():
-            for path in sorted(root.rglob("*.ttf")):
-                if path.is_file():
-                    return path
-    return None
-
-
 def parse_loudnorm_json(stderr_lines: Sequence[str]) -> LoudnessMeasurement:
     """The JSON block loudnorm prints at the end of a ``print_format=json`` pass."""
     end = max((i for i, line in enumerate(stderr_lines) if line.strip() == "}"), default=-1)
@@ -355,10 +311,12 @@ def build_export_args(
     font_file: Path | None = None,
     font_size: int = 0,
     voice: VoicePlan | None = None,
+    captions_file: Path | None = None,
     preset: str = DEFAULT_PRESET,
     crf: int = DEFAULT_CRF,
 ) -> list[str]:
-    """``text_lines``: one per drawn line, already wrapped. With ``voice``, the output has
+    """``captions_file``: an ASS file burned in with ``font_file``'s folder. ``text_lines``:
+    one per drawn line, already wrapped. With ``voice``, the output has
     audio even when the source has none."""
     src = ffmpeg.input(str(source))
     width, height = size
@@ -383,6 +341,8 @@ def build_export_args(
             y=line.y,
             **timing,
         )
+    if captions_file is not None and font_file is not None:
+        video = burn_captions(video, captions_file, font_file)
     streams = [video]
     options: dict[str, Any] = {
         "vcodec": "libx264",
@@ -535,13 +495,17 @@ async def export_clip(
     work_dir: Path | None = None,
     font_file: Path | None = None,
     voiceover: VoiceoverMix | None = None,
+    captions: CaptionRequest | None = None,
     preset: str = DEFAULT_PRESET,
     crf: int = DEFAULT_CRF,
 ) -> None:
     """Export ``source`` (a clip of ``duration`` seconds) to ``out`` (an .mp4).
 
     ``work_dir`` (e.g. the job's temp dir) holds the subtitle text files; without it a
-    private temp dir is used. On failure or cancellation a partial ``out`` is removed.
+    private temp dir is used. ``captions`` (word-by-word, see editai.media.captions) take
+    the place of the voice-over's phrases; ``subtitle_text`` then goes to the frame's other
+    end (the top, or the bottom when the captions are at the top). On failure or
+    cancellation a partial ``out`` is removed.
     """
     validate_height(height)
     if not (math.isfinite(duration) and duration > 0):
@@ -566,7 +530,7 @@ async def export_clip(
         voice = await plan_voice(
             binaries, source, voiceover, has_audio=has_audio, clip_seconds=clip_seconds
         )
-        if voiceover.subtitles:
+        if voiceover.subtitles and captions is None:
             phrases = group_phrases(
                 voiceover.words,
                 offset=voiceover.start_seconds,
@@ -574,7 +538,7 @@ async def export_clip(
                 max_chars=min(MAX_PHRASE_CHARS, chars_per_line(size[0], font_size)),
             )
     font: Path | None = None
-    if text is not None or phrases:
+    if text is not None or phrases or captions is not None:
         font = font_file or await asyncio.to_thread(find_font_file)
         if font is None:
             raise FontNotFoundError(
@@ -591,7 +555,7 @@ async def export_clip(
             share = MEASURE_SHARE if measured else 0.0
             await on_progress(share + (1 - share) * fraction)
 
-    needs_folder = text is not None or bool(phrases) or voice is not None
+    needs_folder = text is not None or bool(phrases) or voice is not None or bool(captions)
     own_dir = work_dir is None and needs_folder
     folder = work_dir
     if needs_folder and folder is None:
@@ -603,7 +567,8 @@ async def export_clip(
         layout: list[tuple[str, int, tuple[float, float] | None]] = []
         if text is not None:
             lines = wrap_subtitle(text, size[0], font_size)
-            rows = (_rows_at_top if phrases else _rows_at_bottom)(len(lines), height, font_size)
+            on_top = bool(phrases) or (captions and captions.style.position != CaptionPosition.TOP)
+            rows = (_rows_at_top if on_top else _rows_at_bottom)(len(lines), height, font_size)
             layout += [(line, y, None) for line, y in zip(lines, rows, strict=True)]
         for phrase in phrases:
             lines = wrap_subtitle(phrase.text, size[0], font_size)
@@ -619,6 +584,15 @@ async def export_clip(
                 TextLine(path, y, shown)
                 for path, (_, y, shown) in zip(written, layout, strict=True)
             ]
+        captions_file = None
+        if captions is not None:
+            assert font is not None
+            assert folder is not None
+            frame, length = Frame(*size), probe.duration_seconds
+            captions_file = await asyncio.to_thread(
+                write_captions, captions, frame, font, length, folder
+            )
+            written += [captions_file] if captions_file else []
         measurement = None
         if measured:
             measurement = await measure_loudness(
@@ -645,6 +619,7 @@ async def export_clip(
             font_file=font,
             font_size=font_size,
             voice=voice,
+            captions_file=captions_file,
             preset=preset,
             crf=crf,
         )
