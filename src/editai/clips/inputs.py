@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import strawberry
 
+from editai.clips.caption_inputs import CaptionsInput
 from editai.clips.service import MAX_SUBTITLE_CHARS
 from editai.clips.types import ClipAspect
 from editai.media.voiceover_mix import DEFAULT_DUCKING_DB
@@ -65,6 +66,14 @@ class ExportClipsInput:
         default=True,
         description=(
             "Burn in the voice-over's words at the bottom, a short phrase at a time, each "
-            "shown while it is spoken (timings from the TTS provider where it gave them)."
+            "shown while it is spoken (timings from the TTS provider where it gave them). "
+            "Not used when captions.source is VOICEOVER: the captions show those words."
+        ),
+    )
+    captions: CaptionsInput | None = strawberry.field(
+        default=None,
+        description=(
+            "Word-by-word captions from the clip's transcript or the voice-over. Null (or "
+            "source NONE): none, and the export is as without them."
         ),
     )

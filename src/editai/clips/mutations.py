@@ -48,6 +48,7 @@ class ClipMutation:
             voiceover_start_seconds=given.voiceover_start_seconds,
             ducking_db=given.ducking_db,
             voiceover_subtitles=given.voiceover_subtitles,
+            captions=None if given.captions is None else given.captions.to_request(),
         )
         targets = export_targets(ids, request.voiceover_id)
         async with info.context.unit_of_work(*targets) as session:

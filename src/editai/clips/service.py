@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from editai.clips.captions import CaptionsRequest, captions_payload
 from editai.clips.models import Clip, ClipAspect, ClipStatus
 from editai.clips.repository import ClipRepository
 from editai.clips.voiceovers import voiceover_for_export
@@ -64,6 +65,7 @@ class ExportRequest:
     voiceover_start_seconds: float = 0.0
     ducking_db: float = DEFAULT_DUCKING_DB
     voiceover_subtitles: bool = True
+    captions: CaptionsRequest | None = None
 
 
 def require_source(project: Project) -> float:
@@ -142,6 +144,13 @@ class ClipService:
             _check_ranges(req.mute_ranges, clip)
             if voiceover is not None:
                 _check_voiceover_start(req.voiceover_start_seconds, clip)
+        captions = await captions_payload(
+            self.session,
+            req.captions,
+            clips.values(),
+            has_voiceover=voiceover is not None,
+            height=req.height,
+        )
         mute_ranges = _merged(req.mute_ranges)
         projects = {c.project_id for c in clips.values()}
         return await self.jobs.enqueue(
@@ -153,6 +162,7 @@ class ClipService:
                 "subtitle_text": req.subtitle_text,
                 "mute_ranges": [list(r) for r in mute_ranges],
                 "voiceover": voiceover and _voiceover_payload(voiceover, req),
+                "captions": captions,
             },
         )
 

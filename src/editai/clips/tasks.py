@@ -15,6 +15,7 @@ import shutil
 import uuid
 from typing import Any
 
+from editai.clips.captions import caption_words
 from editai.clips.models import Clip, ClipAspect, ClipStatus
 from editai.clips.repository import ClipRepository
 from editai.clips.voiceovers import voiceover_for_export
@@ -174,6 +175,7 @@ async def export_clips(ctx: JobContext) -> JobResult:
     if not todo:
         raise JobFailedError("None of the clips to export exist any more")
     voiceover = await _voiceover(ctx, payload.get("voiceover"))
+    captions = await caption_words(ctx, payload.get("captions"), todo, voiceover)
     storage = ctx.runtime.storage
     exported: dict[uuid.UUID, tuple[str, int]] = {}
     for index, clip in enumerate(todo):
@@ -196,6 +198,7 @@ async def export_clips(ctx: JobContext) -> JobResult:
                 on_progress=step_progress(ctx.report_progress, index, len(todo)),
                 work_dir=ctx.temp_dir,
                 voiceover=voiceover,
+                captions=None if captions is None else captions.for_clip(clip),
             )
         except FFmpegError:
             async with ctx.transaction() as session:
