@@ -14,7 +14,9 @@ from editai.media.ffmpeg import run_ffmpeg
 Frame = npt.NDArray[np.uint8]  # height x width x 3, RGB
 
 
-async def black_video(binaries: Binaries, out: Path, width: int, height: int, seconds: float) -> Path:
+async def black_video(
+    binaries: Binaries, out: Path, width: int, height: int, seconds: float
+) -> Path:
     """A black H.264 video without audio (every bright pixel of an export is then ours)."""
     graph = f"color=c=black:size={width}x{height}:rate=25:duration={seconds}"
     args = (
