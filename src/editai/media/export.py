@@ -36,6 +36,9 @@ burned-in text, muted ranges and a voice-over.
   long for one command-line argument (many phrases) is passed as a file
   (``-filter_complex_script``). Needs a TrueType font: ``font_file``, else
   :func:`find_font_file`.
+* Captions (:mod:`editai.media.captions`): word-by-word, written as an ASS file and burned
+  in by libass (``subtitles``) in the same encode, after the text; they take the place of
+  the voice-over's phrases, and ``subtitle_text`` goes to the other end of the frame.
 
 Inputs are validated first (ValueError with a readable message).
 """
