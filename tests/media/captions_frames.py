@@ -56,16 +56,16 @@ async def every_frame(binaries: Binaries, path: Path, size: tuple[int, int]) -> 
 
 def near(frame: Frame, rgb: tuple[int, int, int], tolerance: int = 60) -> npt.NDArray[np.bool_]:
     """Pixels within ``tolerance`` of ``rgb`` in every channel."""
-    return bool_mask(np.all(np.abs(frame.astype(np.int16) - np.array(rgb)) <= tolerance, axis=2))
+    mask: npt.NDArray[np.bool_] = np.all(
+        np.abs(frame.astype(np.int16) - np.array(rgb)) <= tolerance, axis=2
+    )
+    return mask
 
 
 def bright(frame: Frame, level: int = 60) -> npt.NDArray[np.bool_]:
     """Pixels with any channel above ``level`` (on black, only drawn text is)."""
-    return bool_mask(frame.max(axis=2) > level)
-
-
-def bool_mask(values: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
-    return values
+    mask: npt.NDArray[np.bool_] = frame.max(axis=2) > level
+    return mask
 
 
 def bounding_box(mask: npt.NDArray[np.bool_]) -> tuple[int, int, int, int] | None:

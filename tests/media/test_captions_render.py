@@ -62,6 +62,7 @@ async def render(
     size: tuple[int, int],
     words: list[TimedWord],
     name: str,
+    title: str | None = None,
     **style: Any,
 ) -> Path:
     out = source.parent / f"{name}.mp4"
@@ -70,7 +71,7 @@ async def render(
         source,
         out,
         height=size[1],
-        subtitle_text=None,
+        subtitle_text=title,
         mute_ranges=[],
         duration=SECONDS,
         work_dir=source.parent,
@@ -223,6 +224,24 @@ async def test_position_top_or_bottom_with_its_margin(
         assert height - margin - 0.1 * height < box[3] <= height - margin + 2
     mean_x = (box[0] + box[2]) / 2
     assert abs(mean_x - TALL[0] / 2) < 0.05 * TALL[0]  # centred
+
+
+@pytest.mark.parametrize("position", [CaptionPosition.TOP, CaptionPosition.BOTTOM])
+async def test_the_title_takes_the_other_end(
+    binaries: Binaries, sources: dict[tuple[int, int], Path], position: CaptionPosition
+) -> None:
+    words = spoken(("late", 2.0, 3.0))
+    out = await render(
+        binaries, sources[WIDE], WIDE, words, f"title-{position.value}", "Title", position=position
+    )
+    half = WIDE[1] // 2
+    before = bright(await frame_at(binaries, out, 1.0, WIDE))  # the title alone
+    title_on_top = bool(before[:half].any())
+    assert title_on_top != bool(before[half:].any())
+    assert title_on_top is (position is CaptionPosition.BOTTOM)
+    during = bright(await frame_at(binaries, out, 2.5, WIDE))
+    assert during[:half].any()
+    assert during[half:].any()
 
 
 def test_frames_helpers_see_colours() -> None:

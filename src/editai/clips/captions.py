@@ -116,10 +116,9 @@ async def caption_words(
         shift = voiceover.start_seconds
         moved = tuple(TimedWord(w.text, w.start + shift, w.end + shift) for w in voiceover.words)
         return CaptionWords(style, voice_words=moved)
+    projects = {clip.project_id for clip in clips}
     async with ctx.transaction() as session:
-        found = await TranscriptRepository(session).for_projects(
-            list({clip.project_id for clip in clips})
-        )
-    if len(found) < len({clip.project_id for clip in clips}):
+        found = await TranscriptRepository(session).for_projects(list(projects))
+    if projects - set(found):
         raise JobFailedError(TRANSCRIPT_GONE)
     return CaptionWords(style, transcripts=found)

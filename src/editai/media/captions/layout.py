@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from editai.media.captions.style import SIDE_MARGIN_SHARE, CaptionStyle
+from editai.media.captions.style import SIDE_MARGIN_SHARE, CaptionPosition, CaptionStyle
 
 PAUSE_SECONDS = 0.6
 LINGER_SECONDS = 0.4
@@ -89,7 +89,7 @@ def fitted_size_and_lines(style: CaptionStyle, frame: Frame) -> tuple[int, int]:
     """The font size and line count that fit the frame's height (see the docstring)."""
     size = style.size_for(frame.width, frame.height)
     room = frame.height * (1 - style.margin_percent / 100 - FAR_MARGIN_SHARE)
-    if style.position.value == "CENTER":
+    if style.position is CaptionPosition.CENTER:
         room = frame.height * (1 - 2 * FAR_MARGIN_SHARE)
     lines = min(style.max_lines, int(room // _line_height(size, style)))
     if lines < 1:

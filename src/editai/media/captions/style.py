@@ -11,7 +11,9 @@ from __future__ import annotations
 import enum
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 MIN_FONT_SIZE, MAX_FONT_SIZE = 8, 400
 MAX_OUTLINE = 20.0
@@ -63,7 +65,7 @@ class CaptionStyle:
             return self.font_size
         return max(MIN_FONT_SIZE, round(AUTO_FONT_SHARE * min(width, height)))
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "font_size": self.font_size,
             "text_color": self.text_color,
@@ -79,19 +81,19 @@ class CaptionStyle:
         }
 
     @classmethod
-    def from_json(cls, raw: dict[str, object]) -> CaptionStyle:
+    def from_json(cls, raw: Mapping[str, Any]) -> CaptionStyle:
         """The style a job payload holds (written by :meth:`to_json`), checked again."""
         size = raw.get("font_size")
         style = cls(
-            font_size=None if size is None else int(str(size)),
+            font_size=None if size is None else int(size),
             text_color=str(raw["text_color"]),
             highlight_color=str(raw["highlight_color"]),
             outline_color=str(raw["outline_color"]),
-            outline_width=float(str(raw["outline_width"])),
+            outline_width=float(raw["outline_width"]),
             position=CaptionPosition(raw["position"]),
-            margin_percent=float(str(raw["margin_percent"])),
-            max_words_per_line=int(str(raw["max_words_per_line"])),
-            max_lines=int(str(raw["max_lines"])),
+            margin_percent=float(raw["margin_percent"]),
+            max_words_per_line=int(raw["max_words_per_line"]),
+            max_lines=int(raw["max_lines"]),
             uppercase=bool(raw["uppercase"]),
             highlight_mode=HighlightMode(raw["highlight_mode"]),
         )
