@@ -206,6 +206,7 @@ async def export_clips(ctx: JobContext) -> JobResult:
         size = await move_into_place(out, target)
         exported[clip.id] = (storage.relative(target), size)
 
+    used_media = {clip.id: clip.media_path for clip in todo}
     replaced: list[str] = []
     async with ctx.transaction() as session:
         repo = ClipRepository(session)
@@ -216,6 +217,8 @@ async def export_clips(ctx: JobContext) -> JobResult:
                 replaced.append(clip.export_path)
             clip.export_path = relative
             clip.status = ClipStatus.EXPORTED
+            # Re-cut while this export ran (recut.py): the export shows the old range.
+            clip.export_stale = clip.media_path != used_media[clip.id]
         kept = {clip.id for clip in current}
         gone = {c.project_id for c in todo if c.id in exported and c.id not in kept}
         projects = ProjectRepository(session)

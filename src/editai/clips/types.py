@@ -57,13 +57,20 @@ class Clip:
         return self.end_seconds - self.start_seconds
 
     @strawberry.field(
-        description="Signed, expiring URL of the clip file (the export when there is one); "
-        "null until rendered. Answers HTTP Range requests."
+        description="Signed, expiring URL of the clip file (the export when there is one "
+        "and it is not stale); null until rendered. Answers HTTP Range requests."
     )
     def download_url(self, info: Info) -> str | None:
-        return download_url(
-            info.context.services, self._model.export_path or self._model.media_path
-        )
+        model = self._model
+        export = None if model.export_stale else model.export_path
+        return download_url(info.context.services, export or model.media_path)
+
+    @strawberry.field(
+        description="The clip was trimmed or extended (updateClip) after its export was made: "
+        "the export shows the old range until the clip is exported again."
+    )
+    def export_stale(self) -> bool:
+        return bool(self._model.export_stale)
 
     @strawberry.field
     async def project(

@@ -29,6 +29,7 @@ class JobKind(StrEnum):
     SYNTHESIZE_VOICEOVER = "SYNTHESIZE_VOICEOVER"
     ANALYZE_VIDEO = "ANALYZE_VIDEO"
     PUBLISH_CLIPS = "PUBLISH_CLIPS"
+    RECUT_CLIP = "RECUT_CLIP"
 
 
 class Job(IdMixin, TimestampMixin, ProfileScoped, Base):

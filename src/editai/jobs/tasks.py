@@ -1,6 +1,7 @@
 """Every module that registers background tasks, imported by the worker."""
 
 import editai.analysis.tasks
+import editai.clips.recut
 import editai.clips.tasks
 import editai.publishing.tasks
 import editai.segments.tasks
