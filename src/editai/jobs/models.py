@@ -29,6 +29,7 @@ class JobKind(StrEnum):
     SYNTHESIZE_VOICEOVER = "SYNTHESIZE_VOICEOVER"
     ANALYZE_VIDEO = "ANALYZE_VIDEO"
     PUBLISH_CLIPS = "PUBLISH_CLIPS"
+    TRANSCRIBE_VIDEO = "TRANSCRIBE_VIDEO"
 
 
 class Job(IdMixin, TimestampMixin, ProfileScoped, Base):

@@ -4,4 +4,5 @@ import editai.analysis.tasks
 import editai.clips.tasks
 import editai.publishing.tasks
 import editai.segments.tasks
+import editai.transcripts.tasks
 import editai.tts.tasks  # noqa: F401
