@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from editai.media.binaries import Binaries
+from editai.media.ffmpeg import run_ffmpeg
 from editai.transcripts.audio import extract_speech_audio
 from tests.conftest import make_settings
 from tests.transcripts.speech import SpeechSpec, make_speech_video
@@ -27,3 +28,11 @@ async def speech_wav(binaries: Binaries, speech: SpeechSpec) -> Path:
     return await extract_speech_audio(
         binaries, speech.path, speech.path.with_suffix(".wav"), duration=speech.duration
     )
+
+
+@pytest.fixture(scope="session")
+async def silent_video(binaries: Binaries, speech: SpeechSpec) -> Path:
+    """The speech video's picture with no audio track at all."""
+    out = speech.path.with_name("silent.mp4")
+    await run_ffmpeg(binaries, ["-i", str(speech.path), "-an", "-c:v", "copy", str(out)])
+    return out
