@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from editai.costs.models import ApiCost
 from editai.transcripts.models import Transcript
 from editai.transcripts.whisper_child import __name__ as CHILD_MODULE
+from tests.analysis.test_gemini_analysis import ANALYZE
 from tests.api import TestUser as User  # aliased: pytest would try to collect it
-from tests.pipeline.conftest import JOB_FIELDS, UPLOAD, Env, open_env
+from tests.pipeline.conftest import GENERATE, JOB_FIELDS, UPLOAD, Env, open_env
 from tests.processes import ProcessExit, pids_referencing, process_cmdline
 from tests.transcripts.speech import SpeechSpec
 from tests.transcripts.test_speech import WER_BOUND
@@ -166,3 +167,62 @@ async def test_bad_input_and_other_profiles(
     no_audio = await user.gql(TRANSCRIBE, {"p": mute})
     assert no_audio.codes == ["BAD_USER_INPUT"]
     assert "audio" in no_audio.errors[0]["message"]
+
+
+CLIPS_WITH_TRANSCRIPTS = """
+query($p: ID!) { project(id: $p) {
+  transcript { words { text startSeconds endSeconds } }
+  clips(first: 10) { edges { node {
+    startSeconds endSeconds durationSeconds
+    transcript { durationSeconds text words { text startSeconds endSeconds }
+                 segments { startSeconds endSeconds text } }
+  } } }
+} }
+"""
+
+
+def in_silence(t: float, speech: SpeechSpec, tolerance: float = 0.15) -> bool:
+    """``t`` lies in a known silence: the lead-in, a pause, or the tail (ground truth)."""
+    silences = [(0.0, speech.spans[0][0]), *speech.pauses, (speech.spans[-1][1], speech.duration)]
+    return any(a - tolerance <= t <= b + tolerance for a, b in silences)
+
+
+async def test_local_analysis_transcribes_and_clips_start_and_end_at_pauses(
+    env: Env, speech: SpeechSpec
+) -> None:
+    user = await env.api.new_user()
+    project_id = await env.project_with_video(user, speech.path.read_bytes(), "Speech")
+    analysis = await env.run_job(user, ANALYZE, {"p": project_id}, within=180)
+    assert analysis.progress == sorted(analysis.progress)
+    assert analysis.job["result"]["transcript"]["language"] == "en"
+    assert analysis.job["result"]["segments"] > 0
+
+    generate = {"variantCount": 2, "clipSeconds": 5.0, "aspect": "SOURCE", "accurate": True}
+    await env.run_job(user, GENERATE, {"p": project_id, "input": generate}, within=120)
+    project = (await user.gql(CLIPS_WITH_TRANSCRIPTS, {"p": project_id})).ok()["project"]
+    clips = [edge["node"] for edge in project["clips"]["edges"]]
+    assert len(clips) == 2
+    words = project["transcript"]["words"]
+    for clip in clips:
+        start, end = clip["startSeconds"], clip["endSeconds"]
+        # Five seconds would cut a sentence wherever they start: the edges moved to pauses.
+        assert in_silence(start, speech), (start, speech.pauses)
+        assert in_silence(end, speech), (end, speech.pauses)
+        assert 0.6 * 5.0 <= clip["durationSeconds"] <= 1.4 * 5.0
+        # Clip.transcript: the words inside the clip, times relative to its start.
+        inside = [w for w in words if start <= (w["startSeconds"] + w["endSeconds"]) / 2 < end]
+        shown = clip["transcript"]
+        assert [w["text"] for w in shown["words"]] == [w["text"] for w in inside]
+        assert shown["words"], clip
+        for relative, absolute in zip(shown["words"], inside, strict=True):
+            assert relative["startSeconds"] == pytest.approx(
+                max(absolute["startSeconds"] - start, 0.0), abs=2e-3
+            )
+            assert 0.0 <= relative["startSeconds"] <= relative["endSeconds"]
+            assert relative["endSeconds"] <= clip["durationSeconds"] + 1e-3
+        # Whole sentences only: each clip's text is one or more of the spoken sentences.
+        assert shown["text"].endswith("."), shown["text"]
+        assert all(0.0 <= s["startSeconds"] <= s["endSeconds"] for s in shown["segments"])
+    edges = sorted((c["startSeconds"], c["endSeconds"]) for c in clips)
+    print(f"\nclips {edges}, known pauses {speech.pauses}")
+    assert edges[0][1] <= edges[1][0]  # no overlap

@@ -11,6 +11,8 @@ Also the speech phase of ``analyzeVideo(LOCAL)`` (editai.analysis.tasks), throug
 
 from __future__ import annotations
 
+import uuid
+
 from editai.jobs.models import JobKind
 from editai.jobs.progress import Report, phase_progress
 from editai.jobs.registry import JobContext, JobFailedError, JobResult, task
@@ -26,7 +28,7 @@ from editai.transcripts.transcriber import (
     TranscriptionOptions,
     transcribe_audio,
 )
-from editai.transcripts.words import words_to_json
+from editai.transcripts.words import TranscriptWord, words_to_json
 
 AUDIO_SHARE = 0.1  # of the progress: decoding the audio is quick next to transcribing it
 
@@ -38,6 +40,13 @@ def transcription_options(settings: Settings, language: str | None) -> Transcrip
         threads=settings.transcription_threads,
         beam_size=settings.transcription_beam_size,
     )
+
+
+async def transcript_words(ctx: JobContext, project_id: uuid.UUID) -> tuple[TranscriptWord, ...]:
+    """The words of the project's transcript; empty when it has none."""
+    async with ctx.transaction() as session:
+        transcript = await TranscriptRepository(session).for_project(project_id)
+    return transcript.word_list() if transcript else ()
 
 
 @task(JobKind.TRANSCRIBE_VIDEO.value)
