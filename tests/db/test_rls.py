@@ -51,6 +51,7 @@ def own_ids(tenant: Tenant, table: str) -> set[uuid.UUID]:
         "api_costs": {tenant.cost_id},
         "publications": {tenant.publication_id},
         "voiceovers": {tenant.voiceover_id},
+        "transcripts": {tenant.transcript_id},
     }[table]
 
 
@@ -63,7 +64,8 @@ async def test_raw_select_sees_only_the_session_profiles_rows(
 ) -> None:
     w = pg_world
     assert set(TENANT_TABLES) == {
-        "projects", "clips", "segments", "jobs", "api_costs", "publications", "voiceovers"
+        "projects", "clips", "segments", "jobs", "api_costs", "publications", "voiceovers",
+        "transcripts",
     }  # fmt: skip
     async with tenant_session(pg_sessions, w.a) as session:
         for table in TENANT_TABLES:

@@ -23,6 +23,7 @@ from editai.profiles.models import Profile
 from editai.projects.models import Project
 from editai.publishing.models import Publication
 from editai.segments.models import Segment, SegmentKind
+from editai.transcripts.models import Transcript
 from tests.db.world import Tenant, World
 
 SCOPED_MODELS: list[tuple[type[Any], str]] = [
@@ -32,6 +33,7 @@ SCOPED_MODELS: list[tuple[type[Any], str]] = [
     (Job, "job"),
     (ApiCost, "cost"),
     (Publication, "publication"),
+    (Transcript, "transcript"),
 ]
 
 
@@ -43,6 +45,7 @@ def ids_of(tenant: Tenant, model: type[Any]) -> set[uuid.UUID]:
         Job: {tenant.job_id},
         ApiCost: {tenant.cost_id},
         Publication: {tenant.publication_id},
+        Transcript: {tenant.transcript_id},
     }[model]
 
 

@@ -18,6 +18,7 @@ from editai.profiles.models import Profile, User
 from editai.projects.models import Project
 from editai.publishing.models import Publication, PublishMode
 from editai.segments.models import Segment, SegmentKind
+from editai.transcripts.models import Transcript
 from editai.tts.models import Voiceover
 
 
@@ -34,6 +35,7 @@ class Tenant:
     cost_id: uuid.UUID = field(default_factory=uuid.uuid4)
     publication_id: uuid.UUID = field(default_factory=uuid.uuid4)
     voiceover_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    transcript_id: uuid.UUID = field(default_factory=uuid.uuid4)
 
 
 @dataclass
@@ -123,6 +125,16 @@ def _rows(t: Tenant, *, name: str, is_default: bool) -> list[object]:
             media_path="x.wav",
             size_bytes=1,
         ),
+        Transcript(
+            id=t.transcript_id,
+            profile_id=t.profile_id,
+            project_id=t.project_id,
+            language="en",
+            duration_seconds=1.0,
+            model="whisper-base-int8",
+            segments=[{"text": "hello", "start": 0.0, "end": 0.5}],
+            words=[{"text": "hello", "start": 0.0, "end": 0.5, "probability": 0.9}],
+        ),
     ]
     return rows
 
@@ -142,7 +154,7 @@ async def create_world(sessions: SessionFactory) -> World:
             (Profile,),
             (Project,),
             (Clip, Segment, Job),
-            (ApiCost, Publication, Voiceover),
+            (ApiCost, Publication, Voiceover, Transcript),
         ):
             await session.flush()
             session.add_all(r for tenant_rows in rows for r in tenant_rows if isinstance(r, layer))

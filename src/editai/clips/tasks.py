@@ -32,6 +32,8 @@ from editai.media.windows import choose_windows
 from editai.projects.repository import ProjectRepository
 from editai.projects.source import SourceVideo, load_source
 from editai.segments.repository import SegmentRepository
+from editai.transcripts.boundaries import snap_windows, speech_spans
+from editai.transcripts.tasks import transcript_words
 
 
 async def _spans(ctx: JobContext, source: SourceVideo) -> tuple[list[SpanScore], float]:
@@ -71,12 +73,18 @@ async def generate_raw_clips(ctx: JobContext) -> JobResult:
     aspect = ClipAspect(payload["aspect"])
     accurate = bool(payload["accurate"])
     spans, done = await _spans(ctx, source)
+    # With a transcript: sentences anchor and score windows, edges move into pauses.
+    words = await transcript_words(ctx, source.project_id)
     try:
         windows = choose_windows(
-            source.duration, clip_seconds, int(payload["variant_count"]), spans
+            source.duration,
+            clip_seconds,
+            int(payload["variant_count"]),
+            [*spans, *speech_spans(words)],
         )
     except ValueError as exc:
         raise JobFailedError(str(exc)) from exc
+    windows = snap_windows(windows, words, source.duration, clip_seconds)
 
     storage = ctx.runtime.storage
     rendered: list[tuple[uuid.UUID, int, float, float]] = []
@@ -88,7 +96,7 @@ async def generate_raw_clips(ctx: JobContext) -> JobResult:
             source.path,
             out,
             window.start,
-            clip_seconds,
+            window.seconds if words else clip_seconds,
             aspect.value,
             accurate,
             source.width,

@@ -11,8 +11,10 @@ from editai.clips.models import ClipStatus as ClipStatusValue
 from editai.errors import NotFound
 from editai.graphql.context import Info
 from editai.graphql.ids import as_enum, as_graphql_id
+from editai.graphql.loaders import when_loaded
 from editai.graphql.relay import Connection
 from editai.media.downloads import download_url
+from editai.transcripts.types import Transcript
 
 if TYPE_CHECKING:
     from editai.projects.types import Project
@@ -82,6 +84,18 @@ class Clip:
         if project is None:  # pragma: no cover - FK + same-profile composite key
             raise NotFound("Project not found")
         return Project.from_model(project)
+
+    @strawberry.field(
+        description="The words of the project's transcript inside this clip, with times "
+        "relative to the clip's start; null when the project has no transcript."
+    )
+    def transcript(self, info: Info) -> Transcript | None:
+        m = self._model
+        pending = info.context.loaders.transcript.load(m.project_id)
+        return when_loaded(
+            pending,
+            lambda t: Transcript.for_range(t, m.start_seconds, m.end_seconds) if t else None,
+        )
 
     @strawberry.field(description="Where the clip was published (Postiz), newest first.")
     async def publications(

@@ -9,6 +9,7 @@ from editai.profiles.models import Profile, User
 from editai.projects.models import Project
 from editai.publishing.models import Publication
 from editai.segments.models import Segment
+from editai.transcripts.models import Transcript
 from editai.tts.models import Voiceover
 
 TENANT_TABLES = (
@@ -19,6 +20,7 @@ TENANT_TABLES = (
     "api_costs",
     "publications",
     "voiceovers",
+    "transcripts",
 )
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "Project",
     "Publication",
     "Segment",
+    "Transcript",
     "User",
     "Voiceover",
 ]

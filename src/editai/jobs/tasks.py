@@ -5,4 +5,5 @@ import editai.clips.recut
 import editai.clips.tasks
 import editai.publishing.tasks
 import editai.segments.tasks
+import editai.transcripts.tasks
 import editai.tts.tasks  # noqa: F401
