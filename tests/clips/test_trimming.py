@@ -50,7 +50,8 @@ def test_snapping_only_ever_widens_the_range() -> None:
     for start in [x / 10 for x in range(0, 60)]:
         for end in [start + x / 10 for x in range(2, 20)]:
             snapped = snap_to_words(WORDS, start, end)
-            assert snapped[0] <= start and snapped[1] >= end
+            assert snapped[0] <= start
+            assert snapped[1] >= end
             for word in WORDS:
                 assert not word.start < snapped[0] < word.end
                 assert not word.start < snapped[1] < word.end

@@ -129,7 +129,8 @@ async def test_trim_and_extend_recut_the_clip_from_the_source(
         assert mean_abs_diff(shown, expected) < 2.0, at
     # One file per clip: the old cut is gone, the export (stale) is kept.
     new_files = clip_files(env, clip["id"])
-    assert len(new_files) == 1 and new_files != old_files
+    assert len(new_files) == 1
+    assert new_files != old_files
     assert recut.job["id"] in new_files[0].name
     assert (await env.client.get(export_url)).status_code == 200
 
@@ -256,7 +257,8 @@ async def test_the_last_update_asked_wins(env: Env, videos: dict[str, bytes]) ->
     after = await clip_of(user, clip["id"])
     assert (after["startSeconds"], after["endSeconds"]) == asked[-1]
     files = clip_files(env, clip["id"])
-    assert len(files) == 1 and jobs[-1]["id"] in files[0].name
+    assert len(files) == 1
+    assert jobs[-1]["id"] in files[0].name
     assert env.temp_files() == []
 
 
@@ -267,9 +269,8 @@ async def test_a_cancelled_recut_leaves_the_clip_and_the_disk_as_they_were(
     project_id = await env.project_with_video(user, videos[LONG.name], "long")
     clip = await one_clip(env, user, project_id, seconds=2.0, aspect="SOURCE")
     files = clip_files(env, clip["id"])
-    job = await env.start(
-        user, UPDATE, {"id": clip["id"], "input": {"startSeconds": 0.0, "endSeconds": LONG.duration}}
-    )
+    whole = {"startSeconds": 0.0, "endSeconds": LONG.duration}
+    job = await env.start(user, UPDATE, {"id": clip["id"], "input": whole})
     temp_dir = str(env.storage.job_temp_dir(uuid.UUID(project_id), uuid.UUID(job["id"])))
     deadline = time.monotonic() + 30
     while not pids_referencing(temp_dir):
