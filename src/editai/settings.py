@@ -147,6 +147,13 @@ class Settings(BaseSettings):
     gemini_file_poll_seconds: float = 2.0
     gemini_file_wait_seconds: float = 600.0
 
+    # Local transcription (faster-whisper, Whisper base int8, from the model wheels).
+    # The joined, verified model lives under this folder (default: <venv>/share/editai/models).
+    model_cache_dir: Path | None = None
+    transcription_threads: int = Field(default=0, ge=0, le=64)  # 0: every core
+    # Greedy decoding: as accurate as beam 5 on the test speech, faster (bench/README.md).
+    transcription_beam_size: int = Field(default=1, ge=1, le=10)
+
     # Publishing through Postiz (public API). A profile's URL and key win over these.
     postiz_api_url: str | None = None
     postiz_api_key: SecretStr | None = None

@@ -14,7 +14,8 @@ from editai.projects.service import project_target
 class AnalysisMutation:
     @strawberry.mutation(
         description="Starts a job that analyses the source video: LOCAL (default) measures "
-        "scenes, speech and silence; GEMINI stores highlight moments picked by Gemini."
+        "scenes, speech and silence and transcribes the speech (Project.transcript); "
+        "GEMINI stores highlight moments picked by Gemini."
     )
     async def analyze_video(
         self, info: Info, project_id: strawberry.ID, input: AnalyzeVideoInput | None = None

@@ -1,6 +1,7 @@
-"""ANALYZE_VIDEO: LOCAL measures scenes, speech and silence (the segment extraction);
-GEMINI uploads a small proxy of the source to Gemini and stores the highlight moments
-it names as HIGHLIGHT segments.
+"""ANALYZE_VIDEO: LOCAL measures scenes, speech and silence (the segment extraction) and,
+when the source has audio, transcribes it (the first 30 % of the progress for the measures,
+the rest for the transcription, editai.transcripts.tasks); GEMINI uploads a small proxy of
+the source to Gemini and stores the highlight moments it names as HIGHLIGHT segments.
 
 GEMINI steps: proxy (FFmpeg, into the job's temp dir) -> resumable upload -> wait until
 the file is ACTIVE -> generateContent -> tokens recorded as cost (own transaction, right
@@ -34,19 +35,35 @@ from editai.projects.repository import ProjectRepository
 from editai.projects.source import SourceVideo, load_source
 from editai.segments.models import Segment, SegmentKind
 from editai.segments.repository import SegmentRepository
-from editai.segments.tasks import extract_segments
+from editai.segments.tasks import measure_segments
+from editai.transcripts.tasks import transcribe_source
 
 log = get_logger(__name__)
 
 DELETE_TIMEOUT_SECONDS = 15.0
+# LOCAL: the FFmpeg measures take this share of the progress, the transcription the rest.
+LOCAL_MEASURE_SHARE = 0.3
 
 
 @task(JobKind.ANALYZE_VIDEO.value)
 async def analyze_video(ctx: JobContext) -> JobResult:
     analyzer = Analyzer(ctx.job.payload.get("analyzer", Analyzer.LOCAL.value))
     if analyzer is Analyzer.LOCAL:
-        return {"analyzer": analyzer.value, **await extract_segments(ctx)}
+        return {"analyzer": analyzer.value, **await _analyze_locally(ctx)}
     return await _analyze_with_gemini(ctx)
+
+
+async def _analyze_locally(ctx: JobContext) -> JobResult:
+    source = await load_source(ctx)
+    if not source.has_audio:
+        return await measure_segments(ctx, source, ctx.report_progress)
+    measured = await measure_segments(
+        ctx, source, phase_progress(ctx.report_progress, 0.0, LOCAL_MEASURE_SHARE)
+    )
+    transcript = await transcribe_source(
+        ctx, source, None, phase_progress(ctx.report_progress, LOCAL_MEASURE_SHARE, 1.0)
+    )
+    return {**measured, "transcript": transcript}
 
 
 async def _gemini_key(ctx: JobContext) -> str | None:

@@ -8,7 +8,7 @@ import strawberry
 
 @strawberry.enum(description="Who finds the moments worth a clip.")
 class Analyzer(StrEnum):
-    LOCAL = "LOCAL"  # FFmpeg scene, silence and loudness measures: no key, no network
+    LOCAL = "LOCAL"  # FFmpeg measures + offline transcription: no key, no network
     GEMINI = "GEMINI"  # Google Gemini watches the video and picks highlights (paid)
 
 
@@ -16,7 +16,8 @@ class Analyzer(StrEnum):
 class AnalyzeVideoInput:
     analyzer: Analyzer = strawberry.field(
         default=Analyzer.LOCAL,
-        description="LOCAL (default): scenes, speech and silence measured with FFmpeg. "
+        description="LOCAL (default): scenes, speech and silence measured with FFmpeg, and "
+        "the speech transcribed offline when the source has audio. "
         "GEMINI: highlight moments picked by Gemini (needs a Gemini API key).",
     )
 

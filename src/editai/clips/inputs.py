@@ -77,3 +77,22 @@ class ExportClipsInput:
             "source NONE): none, and the export is as without them."
         ),
     )
+
+
+@strawberry.input(description="New edges for a clip, in seconds of the source video.")
+class UpdateClipInput:
+    start_seconds: float | None = strawberry.field(
+        default=None, description="New start (null: keep the current one)."
+    )
+    end_seconds: float | None = strawberry.field(
+        default=None,
+        description="New end (null: keep the current one); after the start, within the source.",
+    )
+    snap_to_words: bool = strawberry.field(
+        default=False,
+        description=(
+            "Move an edge that falls inside a spoken word out to that word's boundary (the "
+            "start to the word's start, the end to its end), so no word is cut in half. "
+            "Needs the project's transcript (transcribeVideo)."
+        ),
+    )

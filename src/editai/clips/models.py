@@ -11,6 +11,8 @@ from sqlalchemy import (
     Index,
     String,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -62,6 +64,10 @@ class Clip(IdMixin, TimestampMixin, ProfileScoped, Base):
     media_path: Mapped[str | None] = mapped_column(String(1000))
     export_path: Mapped[str | None] = mapped_column(String(1000))
     size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    # Re-cut since its export was made (updateClip): the export shows the old range.
+    export_stale: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Re-cuts asked so far; a re-cut job applies only if it is still the latest (recut.py).
+    revision: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
     # Joined on (project_id, profile_id): the composite foreign key above.
     project: Mapped[Project] = relationship(back_populates="clips", lazy="raise")

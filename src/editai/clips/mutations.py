@@ -2,9 +2,18 @@ from __future__ import annotations
 
 import strawberry
 
-from editai.clips.inputs import ExportClipsInput, GenerateClipsInput
+from editai.clips.inputs import ExportClipsInput, GenerateClipsInput, UpdateClipInput
+from editai.clips.models import Clip as ClipModel
 from editai.clips.models import ClipAspect
-from editai.clips.service import ClipService, ExportRequest, GenerateClipsRequest, export_targets
+from editai.clips.service import (
+    CLIP_NOT_FOUND,
+    ClipService,
+    ExportRequest,
+    GenerateClipsRequest,
+    UpdateClipRequest,
+    export_targets,
+)
+from editai.db.targets import Target
 from editai.graphql.context import Info
 from editai.graphql.ids import parse_id
 from editai.jobs.types import Job
@@ -54,4 +63,27 @@ class ClipMutation:
         async with info.context.unit_of_work(*targets) as session:
             service = ClipService(session, info.context.job_service(session))
             job = await service.export_clips(ids, request)
+        return Job.from_model(job)
+
+    @strawberry.mutation(
+        description=(
+            "Trims or extends a clip: starts a job that cuts it again from the source to the "
+            "new range (re-encoded, frame-exact). The clip keeps its id; its export, if any, "
+            "is marked stale (exportStale) once the new cut is in place. A range outside the "
+            "source, or with end <= start, is refused and nothing changes. When several are "
+            "asked of one clip, the last one asked wins."
+        )
+    )
+    async def update_clip(self, info: Info, id: strawberry.ID, input: UpdateClipInput) -> Job:
+        info.context.profile()
+        clip_id = parse_id(id, "Clip")
+        request = UpdateClipRequest(
+            start_seconds=input.start_seconds,
+            end_seconds=input.end_seconds,
+            snap_to_words=input.snap_to_words,
+        )
+        target = Target.of(ClipModel, clip_id, CLIP_NOT_FOUND)
+        async with info.context.unit_of_work(target) as session:
+            service = ClipService(session, info.context.job_service(session))
+            job = await service.update_clip(clip_id, request)
         return Job.from_model(job)

@@ -8,12 +8,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, Uuid, any_, bindparam, func, select
+from sqlalchemy import Select, Uuid, any_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from editai.clips.models import Clip
+from editai.clips.models import Clip, ClipStatus
 from editai.db.rows import mapped_columns, records
 from editai.pagination import Cursor, newest_first_after
 
@@ -30,6 +30,48 @@ class ClipRepository:
 
     async def get_many(self, ids: Sequence[uuid.UUID]) -> Sequence[Clip]:
         return (await self.session.scalars(select(Clip).where(Clip.id.in_(ids)))).all()
+
+    async def next_revision(self, clip_id: uuid.UUID) -> int:
+        """Raises the clip's revision in the database (no lost update between two
+        concurrent requests) and returns the new value."""
+        raised = await self.session.scalar(
+            update(Clip)
+            .where(Clip.id == clip_id)
+            .values(revision=Clip.revision + 1)
+            .returning(Clip.revision)
+            .execution_options(synchronize_session=False)
+        )
+        if raised is None:  # pragma: no cover - the caller has just read the clip
+            raise LookupError(f"clip {clip_id} is gone")
+        return int(raised)
+
+    async def apply_recut(
+        self,
+        clip_id: uuid.UUID,
+        revision: int,
+        *,
+        start_seconds: float,
+        end_seconds: float,
+        media_path: str,
+        size_bytes: int,
+    ) -> bool:
+        """The re-cut's range and file on the clip, only if it is still at ``revision``
+        (a later updateClip wins); its export, if any, becomes stale. True if applied."""
+        applied = await self.session.scalar(
+            update(Clip)
+            .where(Clip.id == clip_id, Clip.revision == revision)
+            .values(
+                start_seconds=start_seconds,
+                end_seconds=end_seconds,
+                media_path=media_path,
+                size_bytes=size_bytes,
+                export_stale=Clip.export_path.is_not(None),
+                status=ClipStatus.READY,
+            )
+            .returning(Clip.id)
+            .execution_options(synchronize_session=False)
+        )
+        return applied is not None
 
     async def first_per_project(
         self, project_ids: Sequence[uuid.UUID], limit: int, after: Cursor | None

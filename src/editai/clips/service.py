@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from editai.clips.captions import CaptionsRequest, captions_payload
 from editai.clips.models import Clip, ClipAspect, ClipStatus
 from editai.clips.repository import ClipRepository
+from editai.clips.trimming import checked_range, snap_to_words
 from editai.clips.voiceovers import voiceover_for_export
 from editai.db.targets import Target
 from editai.errors import BadUserInput, NotFound
@@ -21,6 +22,7 @@ from editai.jobs.service import JobService
 from editai.media.voiceover_mix import DEFAULT_DUCKING_DB, MAX_DUCKING_DB
 from editai.projects.models import Project
 from editai.projects.service import ProjectService
+from editai.transcripts.repository import TranscriptRepository
 from editai.tts.models import Voiceover
 
 MAX_VARIANTS = 20
@@ -66,6 +68,21 @@ class ExportRequest:
     ducking_db: float = DEFAULT_DUCKING_DB
     voiceover_subtitles: bool = True
     captions: CaptionsRequest | None = None
+
+
+@dataclass(frozen=True)
+class UpdateClipRequest:
+    """New edges (None: keep that edge) and whether to move them out of spoken words."""
+
+    start_seconds: float | None = None
+    end_seconds: float | None = None
+    snap_to_words: bool = False
+
+
+NO_TRANSCRIPT_TO_SNAP = (
+    "snapToWords needs the project's transcript: run transcribeVideo first, or set "
+    "snapToWords to false"
+)
 
 
 def require_source(project: Project) -> float:
@@ -163,6 +180,36 @@ class ClipService:
                 "mute_ranges": [list(r) for r in mute_ranges],
                 "voiceover": voiceover and _voiceover_payload(voiceover, req),
                 "captions": captions,
+            },
+        )
+
+    async def update_clip(self, clip_id: uuid.UUID, req: UpdateClipRequest) -> Job:
+        """Queues a re-cut of the clip to the asked range (trimming.py): validated here,
+        so a refused range changes nothing; the clip's revision is raised in the same
+        transaction so that only the latest re-cut asked of it is ever applied."""
+        clip = await self.repo.get(clip_id)
+        if clip is None:
+            raise NotFound(CLIP_NOT_FOUND)
+        project = await self.projects.get(clip.project_id)
+        duration = require_source(project)
+        start = clip.start_seconds if req.start_seconds is None else req.start_seconds
+        end = clip.end_seconds if req.end_seconds is None else req.end_seconds
+        start, end = checked_range(start, end, duration)
+        if req.snap_to_words:
+            transcript = await TranscriptRepository(self.session).for_project(project.id)
+            if transcript is None:
+                raise BadUserInput(NO_TRANSCRIPT_TO_SNAP, field="snapToWords")
+            start, end = snap_to_words(transcript.word_list(), start, end)
+            start, end = max(start, 0.0), min(end, duration)
+        revision = await self.repo.next_revision(clip.id)
+        return await self.jobs.enqueue(
+            JobKind.RECUT_CLIP,
+            project.id,
+            {
+                "clip_id": str(clip.id),
+                "start_seconds": round(start, 3),
+                "end_seconds": round(end, 3),
+                "revision": revision,
             },
         )
 

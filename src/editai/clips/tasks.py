@@ -33,6 +33,8 @@ from editai.media.windows import choose_windows
 from editai.projects.repository import ProjectRepository
 from editai.projects.source import SourceVideo, load_source
 from editai.segments.repository import SegmentRepository
+from editai.transcripts.boundaries import snap_windows, speech_spans
+from editai.transcripts.tasks import transcript_words
 
 
 async def _spans(ctx: JobContext, source: SourceVideo) -> tuple[list[SpanScore], float]:
@@ -72,12 +74,18 @@ async def generate_raw_clips(ctx: JobContext) -> JobResult:
     aspect = ClipAspect(payload["aspect"])
     accurate = bool(payload["accurate"])
     spans, done = await _spans(ctx, source)
+    # With a transcript: sentences anchor and score windows, edges move into pauses.
+    words = await transcript_words(ctx, source.project_id)
     try:
         windows = choose_windows(
-            source.duration, clip_seconds, int(payload["variant_count"]), spans
+            source.duration,
+            clip_seconds,
+            int(payload["variant_count"]),
+            [*spans, *speech_spans(words)],
         )
     except ValueError as exc:
         raise JobFailedError(str(exc)) from exc
+    windows = snap_windows(windows, words, source.duration, clip_seconds)
 
     storage = ctx.runtime.storage
     rendered: list[tuple[uuid.UUID, int, float, float]] = []
@@ -89,7 +97,7 @@ async def generate_raw_clips(ctx: JobContext) -> JobResult:
             source.path,
             out,
             window.start,
-            clip_seconds,
+            window.seconds if words else clip_seconds,
             aspect.value,
             accurate,
             source.width,
@@ -209,6 +217,7 @@ async def export_clips(ctx: JobContext) -> JobResult:
         size = await move_into_place(out, target)
         exported[clip.id] = (storage.relative(target), size)
 
+    used_media = {clip.id: clip.media_path for clip in todo}
     replaced: list[str] = []
     async with ctx.transaction() as session:
         repo = ClipRepository(session)
@@ -219,6 +228,8 @@ async def export_clips(ctx: JobContext) -> JobResult:
                 replaced.append(clip.export_path)
             clip.export_path = relative
             clip.status = ClipStatus.EXPORTED
+            # Re-cut while this export ran (recut.py): the export shows the old range.
+            clip.export_stale = clip.media_path != used_media[clip.id]
         kept = {clip.id for clip in current}
         gone = {c.project_id for c in todo if c.id in exported and c.id not in kept}
         projects = ProjectRepository(session)

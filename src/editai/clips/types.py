@@ -11,8 +11,10 @@ from editai.clips.models import ClipStatus as ClipStatusValue
 from editai.errors import NotFound
 from editai.graphql.context import Info
 from editai.graphql.ids import as_enum, as_graphql_id
+from editai.graphql.loaders import when_loaded
 from editai.graphql.relay import Connection
 from editai.media.downloads import download_url
+from editai.transcripts.types import Transcript
 
 if TYPE_CHECKING:
     from editai.projects.types import Project
@@ -57,13 +59,20 @@ class Clip:
         return self.end_seconds - self.start_seconds
 
     @strawberry.field(
-        description="Signed, expiring URL of the clip file (the export when there is one); "
-        "null until rendered. Answers HTTP Range requests."
+        description="Signed, expiring URL of the clip file (the export when there is one "
+        "and it is not stale); null until rendered. Answers HTTP Range requests."
     )
     def download_url(self, info: Info) -> str | None:
-        return download_url(
-            info.context.services, self._model.export_path or self._model.media_path
-        )
+        model = self._model
+        export = None if model.export_stale else model.export_path
+        return download_url(info.context.services, export or model.media_path)
+
+    @strawberry.field(
+        description="The clip was trimmed or extended (updateClip) after its export was made: "
+        "the export shows the old range until the clip is exported again."
+    )
+    def export_stale(self) -> bool:
+        return bool(self._model.export_stale)
 
     @strawberry.field
     async def project(
@@ -75,6 +84,18 @@ class Clip:
         if project is None:  # pragma: no cover - FK + same-profile composite key
             raise NotFound("Project not found")
         return Project.from_model(project)
+
+    @strawberry.field(
+        description="The words of the project's transcript inside this clip, with times "
+        "relative to the clip's start; null when the project has no transcript."
+    )
+    def transcript(self, info: Info) -> Transcript | None:
+        m = self._model
+        pending = info.context.loaders.transcript.load(m.project_id)
+        return when_loaded(
+            pending,
+            lambda t: Transcript.for_range(t, m.start_seconds, m.end_seconds) if t else None,
+        )
 
     @strawberry.field(description="Where the clip was published (Postiz), newest first.")
     async def publications(

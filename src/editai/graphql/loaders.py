@@ -18,6 +18,8 @@ from editai.publishing.models import Publication
 from editai.publishing.repository import PublicationRepository
 from editai.segments.models import Segment
 from editai.segments.repository import SegmentRepository
+from editai.transcripts.models import Transcript
+from editai.transcripts.repository import TranscriptRepository
 from editai.tts.models import Voiceover
 from editai.tts.repository import VoiceoverRepository
 
@@ -61,6 +63,8 @@ class Loaders:
         self.voiceovers = DataLoader[uuid.UUID, list[Voiceover]](self._load_voiceovers)
         self.clip = DataLoader[uuid.UUID, Clip | None](self._load_clips)
         self.publications = DataLoader[uuid.UUID, list[Publication]](self._load_publications)
+        # Keyed by project id: Project.transcript and Clip.transcript share one query.
+        self.transcript = DataLoader[uuid.UUID, Transcript | None](self._load_transcripts)
 
     async def _load_projects(self, ids: Sequence[uuid.UUID]) -> list[Project | None]:
         async with self.database.read() as session:
@@ -104,3 +108,8 @@ class Loaders:
         async with self.database.read() as session:
             grouped = await VoiceoverRepository(session).for_projects(list(ids))
         return [grouped.get(i, []) for i in ids]
+
+    async def _load_transcripts(self, project_ids: Sequence[uuid.UUID]) -> list[Transcript | None]:
+        async with self.database.read() as session:
+            found = await TranscriptRepository(session).for_projects(list(project_ids))
+        return [found.get(i) for i in project_ids]

@@ -38,6 +38,7 @@ from editai.publishing.mutations import PublishingMutation
 from editai.publishing.queries import PublishingQuery
 from editai.segments.mutations import SegmentMutation
 from editai.settings import Settings
+from editai.transcripts.mutations import TranscriptMutation
 from editai.tts.mutations import TtsMutation
 from editai.tts.queries import TtsQuery
 
@@ -67,6 +68,7 @@ class Mutation(
     TtsMutation,
     AnalysisMutation,
     PublishingMutation,
+    TranscriptMutation,
 ):
     pass
 

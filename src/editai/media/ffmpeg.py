@@ -56,7 +56,7 @@ class ProbeResult:
 FFMPEG_NICE = 19
 
 
-def _lower_priority() -> None:
+def lower_priority() -> None:
     """In the child, before exec: FFmpeg yields the CPU to the API. Its own session (made by
     ``start_child`` before this runs, under uvloop too) is its own scheduler autogroup,
     which plain nice() does not reach: the autogroup's nice value has to be set too.
@@ -90,7 +90,7 @@ async def _run(
 ) -> None:
     cmd = [binaries.ffmpeg, "-hide_banner", "-nostdin", "-y", "-nostats", "-progress", "pipe:1"]
     cmd += list(args)
-    process = await start_child(*cmd, before_exec=_lower_priority)
+    process = await start_child(*cmd, before_exec=lower_priority)
     stderr_task = asyncio.create_task(_drain(process.stderr, stderr_lines))
     try:
         assert process.stdout is not None
@@ -157,7 +157,7 @@ async def run_ffmpeg_stderr(
 
 
 async def _capture(*cmd: str, limit_seconds: float) -> tuple[int, bytes, bytes]:
-    process = await start_child(*cmd, before_exec=_lower_priority)
+    process = await start_child(*cmd, before_exec=lower_priority)
     try:
         stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=limit_seconds)
     except BaseException:

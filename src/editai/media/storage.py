@@ -41,8 +41,17 @@ class MediaStorage:
         safe = suffix.lower() if suffix.lower() in _VIDEO_SUFFIXES else ".bin"
         return self.project_dir(profile_id, project_id) / f"source-{uuid.uuid4().hex}{safe}"
 
-    def clip_path(self, profile_id: uuid.UUID, project_id: uuid.UUID, clip_id: uuid.UUID) -> Path:
-        return self.project_dir(profile_id, project_id) / "clips" / f"{clip_id}.mp4"
+    def clip_path(
+        self,
+        profile_id: uuid.UUID,
+        project_id: uuid.UUID,
+        clip_id: uuid.UUID,
+        recut_job_id: uuid.UUID | None = None,
+    ) -> Path:
+        """A re-cut gets its own file (named by its job): the old one stays valid until the
+        row points at the new one."""
+        name = f"{clip_id}.mp4" if recut_job_id is None else f"{clip_id}-{recut_job_id}.mp4"
+        return self.project_dir(profile_id, project_id) / "clips" / name
 
     def export_path(
         self, profile_id: uuid.UUID, project_id: uuid.UUID, clip_id: uuid.UUID, job_id: uuid.UUID

@@ -27,7 +27,7 @@ from editai.projects.types import clips_page_key
 
 log = get_logger(__name__)
 NODE = ("edges", "node")  # where a connection's projects are
-PREFETCHED = {"clips", "segments", "voiceovers"}
+PREFETCHED = {"clips", "segments", "voiceovers", "transcript"}
 ENABLED = True  # off only in tests comparing answers with and without the head start
 
 
@@ -54,6 +54,8 @@ async def prefetch_project_fields(info: Info, project_ids: Sequence[uuid.UUID]) 
             await loaders.segments.load_many(project_ids)
         if "voiceovers" in selected.nodes:
             await loaders.voiceovers.load_many(project_ids)
+        if "transcript" in selected.nodes:
+            await loaders.transcript.load_many(project_ids)
     except Exception as exc:
         # The failed load stays in the loader: each field that needs it raises it itself.
         log.debug("prefetch failed; the fields load on their own", error=repr(exc))

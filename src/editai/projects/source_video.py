@@ -27,6 +27,7 @@ from editai.projects.models import Project
 from editai.projects.repository import ProjectRepository
 from editai.projects.service import ProjectService
 from editai.runtime import Runtime
+from editai.transcripts.repository import TranscriptRepository
 
 log = get_logger(__name__)
 
@@ -163,6 +164,8 @@ class SourceVideoService:
         locked.source_audio_codec = probe.audio_codec
         locked.source_size_bytes = size
         locked.source_uploaded_at = utcnow()
+        # The transcript described the old audio: it goes in the same transaction.
+        await TranscriptRepository(self.session).delete_for_project(project.id)
         await self.session.flush()
         return SourceVideoChange(locked, locked.source_path, replaced)
 

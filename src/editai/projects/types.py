@@ -16,6 +16,7 @@ from editai.pagination import PageRequest
 from editai.projects.models import Project as ProjectModel
 from editai.projects.models import ProjectStatus as ProjectStatusValue
 from editai.segments.types import Segment
+from editai.transcripts.types import Transcript
 from editai.tts.types import Voiceover
 
 strawberry.enum(ProjectStatusValue, name="ProjectStatus")
@@ -98,6 +99,14 @@ class Project:
     def voiceovers(self, info: Info) -> list[Voiceover]:
         pending = info.context.loaders.voiceovers.load(self._model.id)
         return when_loaded(pending, lambda rows: [Voiceover.from_model(v) for v in rows])
+
+    @strawberry.field(
+        description="What is said in the source video (transcribeVideo); null until a "
+        "transcription succeeded, and again after a new source video is uploaded."
+    )
+    def transcript(self, info: Info) -> Transcript | None:
+        pending = info.context.loaders.transcript.load(self._model.id)
+        return when_loaded(pending, lambda t: Transcript.from_model(t) if t else None)
 
 
 def clips_page_key(project_id: uuid.UUID, page: PageRequest, after: str | None) -> ClipPageKey:

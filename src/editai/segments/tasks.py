@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from editai.jobs.models import JobKind
+from editai.jobs.progress import Report
 from editai.jobs.registry import JobContext, JobResult, task
 from editai.media.analysis import analyze
-from editai.projects.source import load_source
+from editai.projects.source import SourceVideo, load_source
 from editai.segments.models import Segment, SegmentKind
 from editai.segments.repository import SegmentRepository
 
@@ -14,12 +15,16 @@ MEASURED_KINDS = (SegmentKind.SCENE, SegmentKind.SPEECH, SegmentKind.SILENCE)
 
 @task(JobKind.EXTRACT_SEGMENTS.value)
 async def extract_segments(ctx: JobContext) -> JobResult:
-    source = await load_source(ctx)
+    return await measure_segments(ctx, await load_source(ctx), ctx.report_progress)
+
+
+async def measure_segments(ctx: JobContext, source: SourceVideo, report: Report) -> JobResult:
+    """Measure ``source`` and replace the project's measured segments; ``report`` gets 0..1."""
     spans = await analyze(
         ctx.runtime.binaries,
         source.path,
         source.duration,
-        ctx.report_progress,
+        report,
         work_dir=ctx.temp_dir,
         has_audio=source.has_audio,
     )
