@@ -3,7 +3,7 @@ from __future__ import annotations
 import strawberry
 
 from editai.clips.inputs import ExportClipsInput, GenerateClipsInput
-from editai.clips.models import ClipAspect
+from editai.clips.models import ClipAspect, ClipLayout, MultipleFaces, Reframe
 from editai.clips.service import ClipService, ExportRequest, GenerateClipsRequest, export_targets
 from editai.graphql.context import Info
 from editai.graphql.ids import parse_id
@@ -25,6 +25,9 @@ class ClipMutation:
             clip_seconds=given.clip_seconds,
             aspect=ClipAspect(given.aspect),
             accurate=given.accurate,
+            reframe=Reframe(given.reframe),
+            layout=ClipLayout(given.layout),
+            multiple_faces=MultipleFaces(given.multiple_faces),
         )
         async with info.context.unit_of_work(project_target(project)) as session:
             service = ClipService(session, info.context.job_service(session))
