@@ -60,7 +60,13 @@ MOVING = FaceVideo("moving", (_moving_expression(),))
 STILL = FaceVideo("still", (f"{0.35 * WIDTH - FACE_DX:.3f}",))
 TWO = FaceVideo("two", (f"{0.25 * WIDTH - FACE_DX:.3f}", f"{0.75 * WIDTH - FACE_DX:.3f}"))
 NONE = FaceVideo("none", ())
-ALL = (MOVING, STILL, TWO, NONE)
+# A cut at 3 s: the face jumps from the left quarter to the right quarter.
+CUT_AT = 3.0
+SHOTS = FaceVideo(
+    "shots",
+    (f"if(lt(t,{CUT_AT}),{0.25 * WIDTH - FACE_DX:.3f},{0.75 * WIDTH - FACE_DX:.3f})",),
+)
+ALL = (MOVING, STILL, TWO, NONE, SHOTS)
 
 
 async def make_face_video(binaries: Binaries, folder: Path, video: FaceVideo) -> Path:

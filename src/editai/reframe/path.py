@@ -206,8 +206,9 @@ class _ShotPlanner:
         steps = max(1, math.ceil((end - start) / grid_step))
         grid = [min(start + k * grid_step, end) for k in range(steps + 1)]
         values = [_interpolate(tuple(zip(times, targets, strict=True)), t) for t in grid]
-        width = max(1, round(self.settings.glide_seconds / 2 / grid_step))
-        values = _box(_box(values, width), width)
+        # Two boxes of glide_seconds / 2 each make a triangular kernel glide_seconds wide.
+        half = max(1, round((self.settings.glide_seconds / 2 / grid_step - 1) / 2))
+        values = _box(_box(values, half), half)
         half = self.length / 2
         offsets = [min(max(v - half, 0.0), float(self.room)) for v in values]
         offsets = [float(round(o)) for o in offsets]
