@@ -207,8 +207,8 @@ class _ShotPlanner:
         grid = [min(start + k * grid_step, end) for k in range(steps + 1)]
         values = [_interpolate(tuple(zip(times, targets, strict=True)), t) for t in grid]
         # Two boxes of glide_seconds / 2 each make a triangular kernel glide_seconds wide.
-        half = max(1, round((self.settings.glide_seconds / 2 / grid_step - 1) / 2))
-        values = _box(_box(values, half), half)
+        box = max(1, round((self.settings.glide_seconds / 2 / grid_step - 1) / 2))
+        values = _box(_box(values, box), box)
         half = self.length / 2
         offsets = [min(max(v - half, 0.0), float(self.room)) for v in values]
         offsets = [float(round(o)) for o in offsets]
