@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from editai.media.binaries import Binaries
+from tests.pipeline.conftest import env  # noqa: F401 - the pipeline's app with a worker
 from tests.reframe import videos
 
 

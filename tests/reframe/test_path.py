@@ -206,3 +206,14 @@ def test_graphs_by_shot_modes() -> None:
     )
     graph = framing_graph(mixed)
     assert "overlay=x=0:y=0:enable='gte(t,5)*lt(t,1000000000)'" in graph
+
+
+def test_a_face_leaving_in_the_last_second_of_a_shot_is_followed() -> None:
+    # Still for 4 s, then 150 px/s until the shot ends at 5 s: the move cannot last the
+    # full settle time inside the shot, but holding would lose the face.
+    def where(t: float) -> float:
+        return 600 + 150 * max(0.0, t - 4.0)
+
+    path = plan(track(centres_over(5.0, where)), 5.0)
+    assert abs(crop_centre(path, 2.0) - 600) < 1
+    assert abs(crop_centre(path, 4.9) - where(4.9)) < CROP_W / 6

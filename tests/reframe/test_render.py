@@ -209,7 +209,7 @@ async def test_a_model_failing_its_checksum_falls_back_to_haar(
     assert untouched.detector == "yunet"
 
 
-def _children_running(module: str) -> list[int]:
+def children_running(module: str) -> list[int]:
     """Our own child processes whose command line runs ``module``."""
     found = []
     for entry in os.scandir("/proc"):
@@ -242,8 +242,8 @@ async def test_cancelling_detection_stops_ffmpeg_and_the_detector_within_a_secon
         )
     )  # fmt: skip
     await asyncio.wait_for(started.wait(), 30)
-    pids = _children_running("editai.reframe.faces") + [
-        pid for pid in _children_running(binaries.ffmpeg) if process_alive(pid)
+    pids = children_running("editai.reframe.faces") + [
+        pid for pid in children_running(binaries.ffmpeg) if process_alive(pid)
     ]
     assert len(pids) == 2, pids
     watches = [ProcessExit(pid) for pid in pids]

@@ -69,16 +69,18 @@ SHOTS = FaceVideo(
 ALL = (MOVING, STILL, TWO, NONE, SHOTS)
 
 
-async def make_face_video(binaries: Binaries, folder: Path, video: FaceVideo) -> Path:
-    out = folder / f"{video.name}.mp4"
+async def make_face_video(
+    binaries: Binaries, folder: Path, video: FaceVideo, seconds: float = SECONDS
+) -> Path:
+    out = folder / f"{video.name}-{seconds:g}.mp4"
     size = f"{WIDTH}x{HEIGHT}"
     background = (
-        f"color=c=0x405060:size={size}:rate={FPS}:duration={SECONDS}"
+        f"color=c=0x405060:size={size}:rate={FPS}:duration={seconds}"
         if video.face_xs
-        else f"testsrc2=size={size}:rate={FPS}:duration={SECONDS}"
+        else f"testsrc2=size={size}:rate={FPS}:duration={seconds}"
     )
     inputs = ["-f", "lavfi", "-i", background]
-    inputs += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={SECONDS}"]
+    inputs += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}"]
     graph = "[0:v]null[bg0]"
     if video.face_xs:
         inputs += ["-loop", "1", "-framerate", str(FPS), "-i", str(astronaut_png())]
@@ -96,7 +98,7 @@ async def make_face_video(binaries: Binaries, folder: Path, video: FaceVideo) ->
         *inputs,
         "-filter_complex", graph,
         "-map", f"[{last}]", "-map", "1:a",
-        "-t", str(SECONDS),
+        "-t", str(seconds),
         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", str(FPS),
         "-c:a", "aac", "-b:a", "96k",
         str(out),

@@ -15,7 +15,8 @@ crop may jump only at a cut. Within a shot:
      wrong box never moves the crop; a steady move passes unchanged);
   2. holds: from a sample, the crop holds the median of the samples that stay within the
      dead zone (``dead_zone`` x the crop's length) of it; an excursion shorter than
-     ``settle_seconds`` is held through. A hold shorter than ``settle_seconds`` is no hold:
+     ``settle_seconds`` is held through (one still under way when the shot ends: half
+     that). A hold shorter than ``settle_seconds`` is no hold:
      the face is moving, and the crop follows the filtered centre. The plan sees the
      whole clip, so a lasting move is known when it starts: the crop re-aims at once,
      instead of lagging a second behind (the face would leave the frame's middle);
@@ -235,7 +236,9 @@ def _hold(
         k = j
         while k < n and abs(values[k] - held) > dead:
             k += 1
-        if (times[k] if k < n else end) - times[j] >= settle:
+        # Still away when the shot ends: how long it would stay is unknown, so half the
+        # time counts (else a face leaving in the shot's last second would leave the frame).
+        if (times[k] - times[j] if k < n else (end - times[j]) * 2) >= settle:
             break  # a lasting move: the hold ends where it starts
         j = stop = k if k < n else n  # a short excursion, held through
     span = (times[last_inside + 1] if last_inside + 1 < n else end) - times[first]
