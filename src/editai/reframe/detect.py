@@ -1,7 +1,7 @@
 """Faces and scene cuts of a clip window: FFmpeg decodes, a child process detects.
 
 One FFmpeg pass over [start, start + seconds) of the source, scaled to at most
-``ANALYSIS_WIDTH`` pixels wide, feeds two chains:
+``ANALYSIS_WIDTH`` pixels wide (fast bilinear), feeds two chains:
 
 * ``fps=SAMPLE_FPS``: raw BGR frames to a pipe read by the detector child
   (``python -m editai.reframe.faces``), which answers one JSON line per frame;
@@ -70,7 +70,13 @@ def build_decode_args(
     sample_fps: float = SAMPLE_FPS,
 ) -> list[str]:
     src = ffmpeg.input(str(source), ss=f"{start:.6f}", t=f"{seconds:.6f}")
-    scaled = src["v:0"].filter("scale", size[0], size[1]).filter_multi_output("split")
+    # fast_bilinear: a third of bicubic's cost on a 1080p source, and faces at 640 px
+    # do not need a finer filter.
+    scaled = (
+        src["v:0"]
+        .filter("scale", size[0], size[1], flags="fast_bilinear")
+        .filter_multi_output("split")
+    )
     frames = scaled[0].filter("fps", fps=sample_fps)
     cuts = (
         scaled[1]
