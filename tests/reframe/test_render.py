@@ -14,10 +14,13 @@ import cv2
 import pytest
 
 from editai.media.binaries import Binaries
+from editai.media.export import with_filter_script
+from editai.media.ffmpeg import run_ffmpeg
 from editai.media.render import output_size
 from editai.reframe.detect import detect_faces
 from editai.reframe.model_files import yunet_model_path
-from editai.reframe.render import Framing, render_clip
+from editai.reframe.path import CropPath, Shot
+from editai.reframe.render import Framing, build_framed_args, render_clip
 from tests.processes import ProcessExit, process_alive, process_cmdline
 from tests.reframe import frames, videos
 
@@ -254,3 +257,38 @@ async def test_cancelling_detection_stops_ffmpeg_and_the_detector_within_a_secon
     exits = [await watch.wait(5) for watch in watches]
     assert max(exits) - sent < 1.0
     assert not [p for p in os.listdir(tmp_path) if p.startswith("reframe-cuts-")]
+
+
+async def test_a_window_later_in_the_source_is_followed_on_its_own_clock(
+    binaries: Binaries, face_videos: dict[str, Path], tmp_path: Path
+) -> None:
+    # From 1.5 s: the path's times must be clip times (the crop's ``t`` starts at 0 there).
+    out = tmp_path / "later.mp4"
+    framing = await render_clip(
+        binaries, face_videos[videos.MOVING.name], out, 1.5, 4.0, "R9_16", "FACE", "CROP",
+        "FIT_BLUR", videos.WIDTH, videos.HEIGHT, float(videos.FPS), None, tmp_path,
+    )  # fmt: skip
+    assert framing.path is not None
+    # Held on the middle of the source from 2 s to 4 s of the source: 0.5 s to 2.5 s here.
+    assert abs(framing.path.offset_at(1.5) + W / 2 - videos.MIDDLE) < 3
+    centres = frames.face_centres_x(await frames.frames(binaries, out, SAMPLE_FPS, W, H, tmp_path))
+    assert frames.share_in_middle_third(centres, W) >= 0.95
+    video, _, fps = await frames.durations(binaries, out)
+    assert abs(video - 4.0) <= 1 / fps + 1e-6
+
+
+async def test_a_long_path_goes_through_a_filter_script(
+    binaries: Binaries, face_videos: dict[str, Path], tmp_path: Path
+) -> None:
+    # A zigzag of 1200 points: an expression far longer than a command line should carry.
+    points = tuple((k * SECONDS / 1199, float((k % 2) * 40 + 100)) for k in range(1200))
+    path = CropPath("x", W, H, 0, (Shot(0.0, SECONDS, "CROP", "face", points),))
+    out = tmp_path / "long-path.mp4"
+    args = with_filter_script(
+        build_framed_args(face_videos[videos.STILL.name], out, 0.0, SECONDS, path, 30.0),
+        tmp_path,
+    )
+    assert "-filter_complex_script" in args
+    await run_ffmpeg(binaries, args)
+    video, _, fps = await frames.durations(binaries, out)
+    assert abs(video - SECONDS) <= 1 / fps + 1e-6

@@ -14,7 +14,8 @@ class GenerateClipsInput:
         default=30.0, description="Length of each clip; at most the source duration."
     )
     aspect: ClipAspect = strawberry.field(
-        default=ClipAspect.SOURCE, description="Non-SOURCE crops around the centre."
+        default=ClipAspect.SOURCE,
+        description="Non-SOURCE crops: around the centre, or as reframe and layout say.",
     )
     accurate: bool = strawberry.field(
         default=False,
