@@ -199,7 +199,7 @@ async def test_a_model_failing_its_checksum_falls_back_to_haar(
     with tampered.open("ab") as handle:
         handle.write(b"\0")
     track = await detect_faces(
-        binaries, face_videos[videos.STILL.name], 0.0, SECONDS, videos.WIDTH, videos.HEIGHT,
+        binaries, face_videos[videos.STILL.name], 0.0, 2.0, videos.WIDTH, videos.HEIGHT,
         tmp_path, model=tampered,
     )  # fmt: skip
     assert track.detector == "haar"
