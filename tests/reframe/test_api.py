@@ -15,7 +15,7 @@ from editai.media.render import output_size
 from tests.pipeline.conftest import GENERATE, Env, expect
 from tests.processes import ProcessExit
 from tests.reframe import frames, videos
-from tests.reframe.test_render import children_running
+from tests.reframe.children import children_running
 
 CANCEL = "mutation($id: ID!) { cancelJob(id: $id) { id status } }"
 CLIPS = """

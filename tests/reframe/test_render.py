@@ -21,8 +21,9 @@ from editai.reframe.detect import detect_faces
 from editai.reframe.model_files import yunet_model_path
 from editai.reframe.path import CropPath, Shot
 from editai.reframe.render import Framing, build_framed_args, render_clip
-from tests.processes import ProcessExit, process_alive, process_cmdline
+from tests.processes import ProcessExit, process_alive
 from tests.reframe import frames, videos
+from tests.reframe.children import children_running
 
 W, H = output_size(videos.WIDTH, videos.HEIGHT, "R9_16")  # 202 x 360
 SECONDS = videos.SECONDS
@@ -210,23 +211,6 @@ async def test_a_model_failing_its_checksum_falls_back_to_haar(
         binaries, face_videos[videos.STILL.name], 0.0, 2.0, videos.WIDTH, videos.HEIGHT, tmp_path
     )
     assert untouched.detector == "yunet"
-
-
-def children_running(module: str) -> list[int]:
-    """Our own child processes whose command line runs ``module``."""
-    found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        pid = int(entry.name)
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        if parent == os.getpid() and module in " ".join(process_cmdline(pid)):
-            found.append(pid)
-    return found
 
 
 async def test_cancelling_detection_stops_ffmpeg_and_the_detector_within_a_second(
