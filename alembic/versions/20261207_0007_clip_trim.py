@@ -1,7 +1,7 @@
 """clips.export_stale and clips.revision: trimming and extending a clip (updateClip)
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-07 08:40:00
 
 ``revision`` counts the re-cuts asked of a clip: updateClip raises it in the transaction
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -4,7 +4,7 @@ import strawberry
 
 from editai.clips.caption_inputs import CaptionsInput
 from editai.clips.service import MAX_SUBTITLE_CHARS
-from editai.clips.types import ClipAspect
+from editai.clips.types import ClipAspect, ClipLayout, MultipleFaces, Reframe
 from editai.media.voiceover_mix import DEFAULT_DUCKING_DB
 
 
@@ -15,11 +15,27 @@ class GenerateClipsInput:
         default=30.0, description="Length of each clip; at most the source duration."
     )
     aspect: ClipAspect = strawberry.field(
-        default=ClipAspect.SOURCE, description="Non-SOURCE crops around the centre."
+        default=ClipAspect.SOURCE,
+        description="Non-SOURCE crops: around the centre, or as reframe and layout say.",
     )
     accurate: bool = strawberry.field(
         default=False,
         description="Re-encode for frame-exact cuts; otherwise SOURCE clips stream-copy.",
+    )
+    reframe: Reframe = strawberry.field(
+        default=Reframe.CENTER,
+        description="FACE: the crop follows the speaker's face, shot by shot (needs an "
+        "aspect other than SOURCE and layout CROP).",
+    )
+    layout: ClipLayout = strawberry.field(
+        default=ClipLayout.CROP,
+        description="FIT_BLUR: the whole frame over a blurred fill (needs an aspect other "
+        "than SOURCE and reframe CENTER).",
+    )
+    multiple_faces: MultipleFaces = strawberry.field(
+        default=MultipleFaces.FIT_BLUR,
+        description="With reframe FACE, a shot where two or more faces show most of the "
+        "time: FIT_BLUR for that shot, or follow the LARGEST_FACE.",
     )
 
 

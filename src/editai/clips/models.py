@@ -29,6 +29,28 @@ class ClipAspect(StrEnum):
     R16_9 = "R16_9"
 
 
+class Reframe(StrEnum):
+    """How a crop is aimed: at the frame's centre, or following the faces (reframe/)."""
+
+    CENTER = "CENTER"
+    FACE = "FACE"
+
+
+class ClipLayout(StrEnum):
+    """CROP fills the frame with a crop; FIT_BLUR shows the whole source frame, scaled to
+    fit, over a blurred copy of itself that fills the rest."""
+
+    CROP = "CROP"
+    FIT_BLUR = "FIT_BLUR"
+
+
+class MultipleFaces(StrEnum):
+    """What a FACE clip does in a shot with two or more faces."""
+
+    FIT_BLUR = "FIT_BLUR"
+    LARGEST_FACE = "LARGEST_FACE"
+
+
 class ClipStatus(StrEnum):
     PENDING = "PENDING"
     READY = "READY"
@@ -56,6 +78,23 @@ class Clip(IdMixin, TimestampMixin, ProfileScoped, Base):
     aspect: Mapped[ClipAspect] = mapped_column(
         Enum(ClipAspect, native_enum=False, length=10, create_constraint=True),
         default=ClipAspect.SOURCE,
+    )
+    # How the clip is framed, kept so that a re-cut frames it the same way. The server
+    # defaults give rows from before these columns their meaning: a centred crop.
+    reframe: Mapped[Reframe] = mapped_column(
+        Enum(Reframe, native_enum=False, length=10, create_constraint=True),
+        default=Reframe.CENTER,
+        server_default=Reframe.CENTER.value,
+    )
+    layout: Mapped[ClipLayout] = mapped_column(
+        Enum(ClipLayout, native_enum=False, length=10, create_constraint=True),
+        default=ClipLayout.CROP,
+        server_default=ClipLayout.CROP.value,
+    )
+    multiple_faces: Mapped[MultipleFaces] = mapped_column(
+        Enum(MultipleFaces, native_enum=False, length=20, create_constraint=True),
+        default=MultipleFaces.FIT_BLUR,
+        server_default=MultipleFaces.FIT_BLUR.value,
     )
     status: Mapped[ClipStatus] = mapped_column(
         Enum(ClipStatus, native_enum=False, length=20, create_constraint=True),

@@ -4,7 +4,7 @@ import strawberry
 
 from editai.clips.inputs import ExportClipsInput, GenerateClipsInput, UpdateClipInput
 from editai.clips.models import Clip as ClipModel
-from editai.clips.models import ClipAspect
+from editai.clips.models import ClipAspect, ClipLayout, MultipleFaces, Reframe
 from editai.clips.service import (
     CLIP_NOT_FOUND,
     ClipService,
@@ -34,6 +34,9 @@ class ClipMutation:
             clip_seconds=given.clip_seconds,
             aspect=ClipAspect(given.aspect),
             accurate=given.accurate,
+            reframe=Reframe(given.reframe),
+            layout=ClipLayout(given.layout),
+            multiple_faces=MultipleFaces(given.multiple_faces),
         )
         async with info.context.unit_of_work(project_target(project)) as session:
             service = ClipService(session, info.context.job_service(session))

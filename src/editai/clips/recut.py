@@ -7,7 +7,8 @@ clip's revision (trimming.py, repository.apply_recut). The old file is removed a
 that commit; a superseded or orphaned new file is removed instead.
 
 Always re-encoded (``accurate``): a stream copy starts at the keyframe before the asked
-start, and an edge snapped to a word boundary would land somewhere else.
+start, and an edge snapped to a word boundary would land somewhere else. Framed like the
+clip was (its reframe, layout and multiple-faces choice).
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from editai.clips.repository import ClipRepository
 from editai.jobs.models import JobKind
 from editai.jobs.registry import JobContext, JobFailedError, JobResult, task
 from editai.media.files import move_into_place
-from editai.media.render import cut_clip
 from editai.projects.repository import ProjectRepository
 from editai.projects.source import load_source
+from editai.reframe.render import render_clip
 
 CLIP_GONE = "The clip was deleted before it could be re-cut"
 EPSILON = 1e-6
@@ -46,19 +47,28 @@ async def recut_clip(ctx: JobContext) -> JobResult:
             "the range no longer fits it"
         )
     out = ctx.temp_dir / f"{clip_id}.mp4"
-    await cut_clip(
-        ctx.runtime.binaries,
-        source.path,
-        out,
-        start,
-        end - start,
-        clip.aspect.value,
-        True,
-        source.width,
-        source.height,
-        source.fps,
-        ctx.report_progress,
-    )
+    try:
+        # Framed as when it was generated (reframe/render.py): a FACE clip's path is
+        # planned again for its new range.
+        await render_clip(
+            ctx.runtime.binaries,
+            source.path,
+            out,
+            start,
+            end - start,
+            clip.aspect.value,
+            clip.reframe.value,
+            clip.layout.value,
+            clip.multiple_faces.value,
+            source.width,
+            source.height,
+            source.fps,
+            ctx.report_progress,
+            ctx.temp_dir,
+            accurate=True,
+        )
+    except ValueError as exc:
+        raise JobFailedError(str(exc)) from exc
     storage = ctx.runtime.storage
     target = storage.clip_path(ctx.profile_id, source.project_id, clip_id, ctx.job.id)
     size = await move_into_place(out, target)

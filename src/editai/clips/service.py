@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from editai.clips.captions import CaptionsRequest, captions_payload
-from editai.clips.models import Clip, ClipAspect, ClipStatus
+from editai.clips.models import Clip, ClipAspect, ClipLayout, ClipStatus, MultipleFaces, Reframe
 from editai.clips.repository import ClipRepository
 from editai.clips.trimming import checked_range, snap_to_words
 from editai.clips.voiceovers import voiceover_for_export
@@ -56,6 +56,9 @@ class GenerateClipsRequest:
     clip_seconds: float = 30.0
     aspect: ClipAspect = ClipAspect.SOURCE
     accurate: bool = False
+    reframe: Reframe = Reframe.CENTER
+    layout: ClipLayout = ClipLayout.CROP
+    multiple_faces: MultipleFaces = MultipleFaces.FIT_BLUR
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,7 @@ class ClipService:
                 f"a {duration:.2f} s source",
                 field="variantCount",
             )
+        _check_framing(req)
         return await self.jobs.enqueue(
             JobKind.GENERATE_RAW_CLIPS,
             project.id,
@@ -125,6 +129,9 @@ class ClipService:
                 "clip_seconds": req.clip_seconds,
                 "aspect": req.aspect.value,
                 "accurate": req.accurate,
+                "reframe": req.reframe.value,
+                "layout": req.layout.value,
+                "multiple_faces": req.multiple_faces.value,
             },
         )
 
@@ -222,6 +229,24 @@ class ClipService:
         if voiceover is None:
             raise NotFound(VOICEOVER_NOT_FOUND)
         return voiceover
+
+
+def _check_framing(req: GenerateClipsRequest) -> None:
+    if req.aspect == ClipAspect.SOURCE:
+        if req.reframe != Reframe.CENTER:
+            raise BadUserInput(
+                "reframe FACE needs a cropped aspect (R9_16, R1_1 or R16_9), not SOURCE",
+                field="reframe",
+            )
+        if req.layout != ClipLayout.CROP:
+            raise BadUserInput("layout FIT_BLUR needs an aspect other than SOURCE", field="layout")
+    if req.reframe == Reframe.FACE and req.layout == ClipLayout.FIT_BLUR:
+        raise BadUserInput(
+            "layout FIT_BLUR shows the whole frame, so there is no crop to follow a face "
+            "with: use reframe FACE with layout CROP (shots with several faces still fall "
+            "back to FIT_BLUR), or FIT_BLUR with reframe CENTER",
+            field="layout",
+        )
 
 
 def _voiceover_payload(voiceover: Voiceover, req: ExportRequest) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import uuid
 from typing import Any
 
 from editai.clips.captions import caption_words
-from editai.clips.models import Clip, ClipAspect, ClipStatus
+from editai.clips.models import Clip, ClipAspect, ClipLayout, ClipStatus, MultipleFaces, Reframe
 from editai.clips.repository import ClipRepository
 from editai.clips.voiceovers import voiceover_for_export
 from editai.jobs.models import JobKind
@@ -26,12 +26,13 @@ from editai.media.analysis import SpanScore, analyze
 from editai.media.export import export_clip
 from editai.media.ffmpeg import FFmpegError, keyframe_at_or_before, probe_json
 from editai.media.files import move_into_place
-from editai.media.render import cut_clip, needs_reencode
+from editai.media.render import needs_reencode
 from editai.media.storage import StoragePathError
 from editai.media.voiceover_mix import VoiceoverMix, words_from_json
 from editai.media.windows import choose_windows
 from editai.projects.repository import ProjectRepository
 from editai.projects.source import SourceVideo, load_source
+from editai.reframe.render import render_clip
 from editai.segments.repository import SegmentRepository
 from editai.transcripts.boundaries import snap_windows, speech_spans
 from editai.transcripts.tasks import transcript_words
@@ -73,6 +74,10 @@ async def generate_raw_clips(ctx: JobContext) -> JobResult:
     clip_seconds = float(payload["clip_seconds"])
     aspect = ClipAspect(payload["aspect"])
     accurate = bool(payload["accurate"])
+    # Jobs queued before framing existed carry no framing: the centred crop they asked for.
+    reframe = Reframe(payload.get("reframe", Reframe.CENTER.value))
+    layout = ClipLayout(payload.get("layout", ClipLayout.CROP.value))
+    multiple_faces = MultipleFaces(payload.get("multiple_faces", MultipleFaces.FIT_BLUR.value))
     spans, done = await _spans(ctx, source)
     # With a transcript: sentences anchor and score windows, edges move into pauses.
     words = await transcript_words(ctx, source.project_id)
@@ -92,18 +97,22 @@ async def generate_raw_clips(ctx: JobContext) -> JobResult:
     for index, window in enumerate(windows):
         clip_id = uuid.uuid5(ctx.job.id, f"clip-{index}")
         out = ctx.temp_dir / f"{clip_id}.mp4"
-        await cut_clip(
+        await render_clip(
             ctx.runtime.binaries,
             source.path,
             out,
             window.start,
             window.seconds if words else clip_seconds,
             aspect.value,
-            accurate,
+            reframe.value,
+            layout.value,
+            multiple_faces.value,
             source.width,
             source.height,
             source.fps,
             step_progress(ctx.report_progress, index, len(windows), start=done),
+            ctx.temp_dir,
+            accurate=accurate,
         )
         # Stream-copied clips start at the keyframe at or before the window and may run a
         # little long: record the part of the source the file really holds.
@@ -139,6 +148,9 @@ async def generate_raw_clips(ctx: JobContext) -> JobResult:
                     start_seconds=round(start, 3),
                     end_seconds=round(end, 3),
                     aspect=aspect,
+                    reframe=reframe,
+                    layout=layout,
+                    multiple_faces=multiple_faces,
                     status=ClipStatus.READY,
                     media_path=storage.relative(targets[clip_id]),
                     size_bytes=sizes[clip_id],

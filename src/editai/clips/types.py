@@ -7,7 +7,10 @@ import strawberry
 
 from editai.clips.models import Clip as ClipModel
 from editai.clips.models import ClipAspect as ClipAspectValue
+from editai.clips.models import ClipLayout as ClipLayoutValue
 from editai.clips.models import ClipStatus as ClipStatusValue
+from editai.clips.models import MultipleFaces as MultipleFacesValue
+from editai.clips.models import Reframe as ReframeValue
 from editai.errors import NotFound
 from editai.graphql.context import Info
 from editai.graphql.ids import as_enum, as_graphql_id
@@ -26,6 +29,25 @@ strawberry.enum(
 ClipAspect = ClipAspectValue
 strawberry.enum(ClipStatusValue, name="ClipStatus")
 ClipStatus = ClipStatusValue
+strawberry.enum(
+    ReframeValue,
+    name="Reframe",
+    description="CENTER: the crop stays centred. FACE: it follows the speaker's face.",
+)
+Reframe = ReframeValue
+strawberry.enum(
+    ClipLayoutValue,
+    name="ClipLayout",
+    description="CROP fills the frame with a crop; FIT_BLUR shows the whole source frame "
+    "scaled to fit, over a blurred copy of itself.",
+)
+ClipLayout = ClipLayoutValue
+strawberry.enum(
+    MultipleFacesValue,
+    name="MultipleFaces",
+    description="What a FACE clip shows in a shot with two or more faces.",
+)
+MultipleFaces = MultipleFacesValue
 
 
 @strawberry.type
@@ -35,6 +57,9 @@ class Clip:
     start_seconds: float
     end_seconds: float
     aspect: ClipAspect
+    reframe: Reframe
+    layout: ClipLayout
+    multiple_faces: MultipleFaces
     status: ClipStatus
     created_at: datetime
     _model: strawberry.Private[ClipModel]
@@ -49,6 +74,9 @@ class Clip:
             start_seconds=m.start_seconds,
             end_seconds=m.end_seconds,
             aspect=as_enum(ClipAspect, m.aspect),
+            reframe=as_enum(Reframe, m.reframe),
+            layout=as_enum(ClipLayout, m.layout),
+            multiple_faces=as_enum(MultipleFaces, m.multiple_faces),
             status=as_enum(ClipStatus, m.status),
             created_at=m.created_at,
             _model=m,
