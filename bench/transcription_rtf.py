@@ -11,6 +11,10 @@ child process, model verified and loaded each run), ``--runs`` times:
 - RTF (decode) = the same without the child's start-up, model check and load, VAD and
   language detection (from the child's "info" event to its last), the part that grows
   with the audio.
+- CPU = the child's CPU seconds (user + system, from getrusage of reaped children) / audio
+  seconds: what the machine's load does not change. On an idle machine the wall RTF is at
+  least CPU / threads. The child runs at the lowest priority (nice 19, like FFmpeg), so on
+  a busy machine its wall time stretches: the load average is printed first.
 - WER after normalising case and punctuation, against the sentences spoken.
 - Loop lag: while the child works, a ticker in this process sleeps 10 ms again and again;
   p99 and max of how late it wakes (the event loop stays free: the work is in the child).
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import resource
 import statistics
 import sys
 import time
@@ -66,7 +71,7 @@ async def lag_ticker(stop: asyncio.Event, lags: list[float]) -> None:
 
 async def one_run(
     audio: Path, options: TranscriptionOptions
-) -> tuple[float, float, str, list[float]]:
+) -> tuple[float, float, float, str, list[float]]:
     stop, lags = asyncio.Event(), []
     ticker = asyncio.create_task(lag_ticker(stop, lags))
     first_event: list[float] = []
@@ -75,13 +80,16 @@ async def one_run(
         if not first_event:
             first_event.append(time.perf_counter())
 
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = await transcribe_audio(audio, options, progress)
     wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     stop.set()
     await ticker
     decode = time.perf_counter() - (first_event[0] if first_event else started)
-    return wall, decode, " ".join(w.text for w in result.words), lags
+    return wall, decode, cpu, " ".join(w.text for w in result.words), lags
 
 
 async def main() -> None:
@@ -100,21 +108,31 @@ async def main() -> None:
             f"audio: {spec.duration:.1f} s, {len(spec.text.split())} words; "
             f"threads {threads_for_machine(0)}; runs {args.runs}"
         )
-        for beam in (int(b) for b in args.beams.split(",")):
-            options = TranscriptionOptions(model_cache=cache, beam_size=beam)
-            walls, decodes, lags, wers = [], [], [], []
-            for _ in range(args.runs):
-                wall, decode, heard, run_lags = await one_run(spec.path, options)
-                walls.append(wall)
-                decodes.append(decode)
-                lags += run_lags
-                wers.append(word_error_rate(spec.text, heard))
-            lags.sort()
+        beams = [int(b) for b in args.beams.split(",")]
+        figures: dict[int, dict[str, list[float]]] = {
+            b: {"wall": [], "decode": [], "cpu": [], "wer": [], "lag": []} for b in beams
+        }
+        for _ in range(args.runs):  # interleaved, so a change in load hits every beam
+            for beam in beams:
+                options = TranscriptionOptions(model_cache=cache, beam_size=beam)
+                wall, decode, cpu, heard, run_lags = await one_run(spec.path, options)
+                f = figures[beam]
+                f["wall"].append(wall)
+                f["decode"].append(decode)
+                f["cpu"].append(cpu)
+                f["lag"] += run_lags
+                f["wer"].append(word_error_rate(spec.text, heard))
+        print(machine_note())
+        for beam in beams:
+            f = figures[beam]
+            walls, decodes, cpus, wers = f["wall"], f["decode"], f["cpu"], f["wer"]
+            lags = sorted(f["lag"])
             p99 = lags[int(0.99 * (len(lags) - 1))] * 1000
             print(
                 f"beam {beam}: RTF {statistics.median(walls) / spec.duration:.3f} "
                 f"(wall {statistics.median(walls):.2f} s, best {min(walls):.2f} s), "
                 f"RTF decode {statistics.median(decodes) / spec.duration:.3f}, "
+                f"CPU {statistics.median(cpus) / spec.duration:.3f} s/s, "
                 f"WER {statistics.median(wers):.4f}, "
                 f"loop lag p99 {p99:.1f} ms max {lags[-1] * 1000:.1f} ms"
             )
