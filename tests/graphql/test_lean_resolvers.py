@@ -32,12 +32,15 @@ from tests.graphql.test_leaf_fields import every_field_document
 DIRECT = {
     "Clip.downloadUrl",
     "Clip.durationSeconds",
+    "Clip.transcript",
     "PageInfo.endCursor",
     "PageInfo.startCursor",
     "Project.clips",
     "Project.segments",
     "Project.sourceVideo",
+    "Project.transcript",
     "Project.voiceovers",
+    "Transcript.text",
     "Voiceover.downloadUrl",
 }
 

@@ -80,13 +80,13 @@ async def make_speech_video(
         total = lead + spoken + PAUSE
         stream = (
             ffmpeg.input(str(speech.audio_path))
-            .audio.filter("atrim", start=first, end=last)
+            .audio.filter("atrim", start=f"{first:.6f}", end=f"{last:.6f}")  # no 1e-05 forms
             .filter("asetpts", "PTS-STARTPTS")
             .filter("aresample", RATE)
         )
         if lead:
             stream = stream.filter("adelay", f"{int(lead * 1000)}", all=1)
-        stream = stream.filter("apad").filter("atrim", end=total)
+        stream = stream.filter("apad").filter("atrim", end=f"{total:.6f}")
         await run_ffmpeg(
             binaries,
             ffmpeg.output(stream, str(piece), ac=1, ar=RATE, acodec="pcm_s16le").get_args(),

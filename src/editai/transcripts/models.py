@@ -43,7 +43,16 @@ class Transcript(IdMixin, TimestampMixin, ProfileScoped, Base):
     words: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
     def word_list(self) -> tuple[TranscriptWord, ...]:
-        return words_from_json(self.words or [])
+        # Parsed once per loaded value: every Clip.transcript of a page reads the same row
+        # (one DataLoader key per project), and a long talk holds thousands of words.
+        raw = self.words or []
+        cached: tuple[object, tuple[TranscriptWord, ...]] | None = getattr(
+            self, "_parsed_words", None
+        )
+        if cached is None or cached[0] is not raw:
+            cached = (raw, words_from_json(raw))
+            self._parsed_words = cached
+        return cached[1]
 
     def segment_list(self) -> tuple[TranscriptSegment, ...]:
         return segments_from_json(self.segments or [])

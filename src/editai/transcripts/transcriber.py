@@ -83,9 +83,10 @@ def _command(audio: Path, options: TranscriptionOptions) -> list[str]:
 def _apply(event: dict[str, Any], result: Transcription) -> float | None:
     """Fold one event into ``result``; the progress it carries, if any."""
     kind = event.get("type")
-    if kind == "info":
+    if kind == "info":  # the model is loaded and the language known: decoding starts
         result.language = str(event.get("language") or "")
         result.duration = float(event.get("duration") or 0.0)
+        return 0.0
     elif kind == "segment":
         result.segments.extend(segments_from_json([event]))
         result.words.extend(words_from_json(event.get("words") or []))
