@@ -115,3 +115,33 @@ async def test_cancel_during_face_detection_stops_it_within_a_second(
     assert children_running("editai.reframe.faces") == []
     assert await _clips(env, user, project_id) == []
     assert env.temp_files() == []
+
+
+UPDATE = (
+    "mutation($id: ID!, $input: UpdateClipInput!) "
+    "{ updateClip(id: $id, input: $input) { id status result } }"
+)
+
+
+async def test_a_recut_face_clip_is_framed_again_for_its_new_range(
+    env: Env, face_videos: dict[str, Path], binaries: Binaries, tmp_path: Path
+) -> None:
+    """updateClip re-cuts with the clip's own framing: its face path is planned for the new
+    range (here across the cut where the face jumps to the other side)."""
+    user = await env.api.new_user()
+    project_id = await env.project_with_video(user, face_videos[videos.SHOTS.name].read_bytes())
+    framing = {"variantCount": 1, "clipSeconds": 1.0, "aspect": "R9_16", "reframe": "FACE"}
+    await env.run_job(user, GENERATE, {"p": project_id, "input": framing})
+    (clip,) = await _clips(env, user, project_id)
+    edges = {"startSeconds": videos.CUT_AT - 1.5, "endSeconds": videos.CUT_AT + 1.5}
+    run = await env.run_job(user, UPDATE, {"id": clip["id"], "input": edges})
+    assert run.job["result"]["superseded"] is False
+    (recut,) = await _clips(env, user, project_id)
+    assert (recut["id"], recut["reframe"], recut["layout"]) == (clip["id"], "FACE", "CROP")
+    assert recut["startSeconds"] == edges["startSeconds"]
+    path = await env.download(recut["downloadUrl"], tmp_path, "recut.mp4")
+    video, _audio, fps = await frames.durations(binaries, path)
+    assert abs(video - 3.0) <= 1 / fps + 1e-6
+    centres = frames.face_centres_x(await frames.frames(binaries, path, 10.0, W, H, tmp_path))
+    assert frames.share_in_middle_third(centres, W) >= 0.9
+    assert env.temp_files() == []
