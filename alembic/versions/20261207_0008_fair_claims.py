@@ -1,0 +1,45 @@
+"""Indexes for the fair claim: queued and running jobs by profile, a profile's last start
+
+Revision ID: 0008
+Revises: 0004
+Create Date: 2026-12-07 08:40:00
+
+The claim (jobs/claims.py) ranks the profiles that have runnable jobs by their RUNNING
+count and their newest started_at, then takes the oldest runnable job of the first. Two
+partial indexes keep the queued and the running jobs of a profile apart from its history
+(which only grows); the third answers max(started_at) per profile from the index.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0008"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_index(
+        "ix_jobs_queued_profile",
+        "jobs",
+        ["profile_id", "run_after", "created_at"],
+        postgresql_where=sa.text("status = 'QUEUED'"),
+        sqlite_where=sa.text("status = 'QUEUED'"),
+    )
+    op.create_index(
+        "ix_jobs_running_profile",
+        "jobs",
+        ["profile_id"],
+        postgresql_where=sa.text("status = 'RUNNING'"),
+        sqlite_where=sa.text("status = 'RUNNING'"),
+    )
+    op.create_index("ix_jobs_profile_started", "jobs", ["profile_id", "started_at"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_jobs_profile_started", table_name="jobs")
+    op.drop_index("ix_jobs_running_profile", table_name="jobs")
+    op.drop_index("ix_jobs_queued_profile", table_name="jobs")

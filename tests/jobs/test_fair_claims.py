@@ -1,0 +1,185 @@
+"""Tenant-fair claims (issue 11): one profile's backlog does not starve another's job.
+
+Profile A queues a backlog of short real encodes, then profile B queues one job. With
+the fair order, B's job takes the next free slot: at most one A job per worker slot can
+start between B's enqueue and B's start (a claim already under way as B commits), never
+the backlog. The FIFO order (the claim before issue 11) is run the same way to show the
+assertion bites. Times come from the jobs rows (``created_at``, ``started_at``), and the
+assertion counts starts rather than measuring seconds: it holds on a busy machine.
+
+The per-profile cap is raced by many concurrent claimers on their own connections, and
+must hold exactly, on PostgreSQL (advisory lock per profile) and SQLite (one writer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, func, select
+
+from editai.jobs.models import Job, JobStatus
+from editai.jobs.queue import JobQueue
+from editai.profiles.models import Profile
+from editai.runtime import Runtime
+from editai.settings import ClaimOrder, Settings
+from tests.jobs.conftest import (
+    Tenant,
+    WorkerProcess,
+    enqueue,
+    load_job,
+    make_tenant,
+    running_worker,
+    wait_status,
+)
+
+SLOTS = 2  # two workers of one slot each (processes), or one worker of two (in-process)
+SECONDS = 0.3
+
+
+async def a_started_while_b_waited(runtime: Runtime, a: Tenant, b_job: uuid.UUID) -> int:
+    """How many of A's jobs started after B's job was queued and before it started."""
+    b = await load_job(runtime, b_job)
+    assert b.started_at is not None
+    async with runtime.sessions.system_transaction() as session:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(Job)
+            .where(
+                Job.profile_id == a.profile_id,
+                Job.started_at > b.created_at,
+                Job.started_at < b.started_at,
+            )
+        )
+    return int(count or 0)
+
+
+async def backlog_then_one(runtime: Runtime, a: Tenant, b: Tenant, backlog: int) -> uuid.UUID:
+    """A queues ``backlog`` jobs and has them running in every slot; then B queues one."""
+    a_jobs = [await enqueue(runtime, a, {"seconds": SECONDS}) for _ in range(backlog)]
+
+    async def a_fills_the_slots() -> bool:
+        async with runtime.sessions.system_transaction() as session:
+            running = await session.scalar(
+                select(func.count()).select_from(Job).where(Job.status == JobStatus.RUNNING)
+            )
+        return running == SLOTS
+
+    for _ in range(400):  # bounded: the workers pick A's jobs up within seconds
+        if await a_fills_the_slots():
+            break
+        await asyncio.sleep(0.05)
+    assert await a_fills_the_slots(), "A's jobs never filled the worker slots"
+    assert (await load_job(runtime, a_jobs[-1])).status is JobStatus.QUEUED
+    return await enqueue(runtime, b, {"seconds": SECONDS})
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+@pytest.mark.parametrize(("order", "backlog"), [(ClaimOrder.fair, 50), (ClaimOrder.fifo, 12)])
+async def test_two_workers_serve_b_within_one_slot(
+    runtime: Runtime,
+    settings: Settings,
+    tmp_path: Path,
+    worker_processes: list[WorkerProcess],
+    order: ClaimOrder,
+    backlog: int,
+) -> None:
+    a = await make_tenant(runtime.sessions)
+    b = await make_tenant(runtime.sessions)
+    for n in range(SLOTS):
+        worker_processes.append(
+            WorkerProcess(
+                settings.database_url,
+                settings.temp_root,
+                tmp_path / "runs.jsonl",
+                f"w{n}",
+                tmp_path / f"w{n}.log",
+                concurrency=1,
+                claim_order=order.value,
+            )
+        )
+    await asyncio.gather(*(w.ready() for w in worker_processes))
+
+    b_job = await backlog_then_one(runtime, a, b, backlog)
+    done = await wait_status(runtime, b_job, within=60.0 + backlog * SECONDS)
+    assert done.status is JobStatus.SUCCEEDED
+
+    overtaken = await a_started_while_b_waited(runtime, a, b_job)
+    if order is ClaimOrder.fair:
+        # Each worker may have been claiming as B committed: one A job per slot at most.
+        assert overtaken <= SLOTS
+    else:  # FIFO: every A job queued before B's ran first (all but the two running).
+        assert overtaken == backlog - SLOTS
+
+
+async def test_fair_order_in_one_worker(runtime: Runtime) -> None:
+    """The same on both backends (SQLite: the embedded worker), one worker of two slots."""
+    a = await make_tenant(runtime.sessions)
+    b = await make_tenant(runtime.sessions)
+    async with running_worker(runtime, concurrency=SLOTS):
+        b_job = await backlog_then_one(runtime, a, b, 20)
+        done = await wait_status(runtime, b_job, within=60.0)
+    assert done.status is JobStatus.SUCCEEDED
+    assert await a_started_while_b_waited(runtime, a, b_job) <= SLOTS
+
+
+async def running_per_profile(runtime: Runtime) -> dict[uuid.UUID | None, int]:
+    async with runtime.sessions.system_transaction() as session:
+        rows = (
+            await session.execute(
+                select(Job.profile_id, func.count())
+                .where(Job.status == JobStatus.RUNNING)
+                .group_by(Job.profile_id)
+            )
+        ).all()
+    return {profile_id: int(count) for profile_id, count in rows}
+
+
+async def test_cap_holds_with_many_concurrent_claimers(runtime: Runtime) -> None:
+    """16 claimers race, round after round: never more than the cap RUNNING per profile."""
+    cap, claimers, rounds = 2, 16, 6
+    queue = JobQueue(runtime.sessions, runtime.events, max_running_per_profile=cap)
+    tenants = [await make_tenant(runtime.sessions) for _ in range(3)]
+    for tenant in tenants:
+        for _ in range(cap * rounds):
+            await enqueue(runtime, tenant)
+    kinds = {"EXPORT_CLIPS"}
+    for round_no in range(rounds):
+        claimed = await asyncio.gather(
+            *(queue.claim(f"claimer-{n}", kinds) for n in range(claimers))
+        )
+        taken = [job for job in claimed if job is not None]
+        # Exactly the cap per profile: none over it, and the fair order left none idle.
+        assert await running_per_profile(runtime) == {t.profile_id: cap for t in tenants}, (
+            f"round {round_no}"
+        )
+        assert len({job.id for job in taken}) == len(taken) == cap * len(tenants)
+        # A claimer's job done frees its slot for the next round.
+        for n, job in enumerate(claimed):
+            if job is not None:
+                assert await queue.succeed(job.id, f"claimer-{n}", {})
+    async with runtime.sessions.system_transaction() as session:
+        left = await session.scalar(
+            select(func.count()).select_from(Job).where(Job.status != JobStatus.SUCCEEDED)
+        )
+    assert left == 0
+
+
+async def test_jobs_of_a_deleted_profile_are_still_claimed(runtime: Runtime) -> None:
+    """profile_id NULL (profile deleted): claimed and finished as before, cap or not."""
+    queue = JobQueue(runtime.sessions, runtime.events, max_running_per_profile=1)
+    gone, kept = await make_tenant(runtime.sessions), await make_tenant(runtime.sessions)
+    orphan = await enqueue(runtime, gone, without_project=True)
+    other = await enqueue(runtime, kept)
+    async with runtime.sessions.system_transaction() as session:
+        await session.execute(delete(Profile).where(Profile.id == gone.profile_id))
+    assert (await load_job(runtime, orphan)).profile_id is None
+
+    first = await queue.claim("w", {"EXPORT_CLIPS"})
+    second = await queue.claim("w", {"EXPORT_CLIPS"})
+    assert first is not None
+    assert second is not None
+    assert {first.id, second.id} == {orphan, other}
+    assert await queue.claim("w", {"EXPORT_CLIPS"}) is None
