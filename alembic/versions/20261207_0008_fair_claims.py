@@ -1,4 +1,4 @@
-"""Indexes for the fair claim: queued and running jobs by profile, a profile's last start
+"""Fair claims' indexes (queued/running jobs by profile, a profile's last start); export sizes
 
 Revision ID: 0008
 Revises: 0004
@@ -8,6 +8,9 @@ The claim (jobs/claims.py) ranks the profiles that have runnable jobs by their R
 count and their newest started_at, then takes the oldest runnable job of the first. Two
 partial indexes keep the queued and the running jobs of a profile apart from its history
 (which only grows); the third answers max(started_at) per profile from the index.
+
+clips.export_size_bytes records the size of a clip's export, which the per-profile
+storage quota counts (quotas/repository.py); exports made before it count as 0.
 """
 
 from collections.abc import Sequence
@@ -37,9 +40,12 @@ def upgrade() -> None:
         sqlite_where=sa.text("status = 'RUNNING'"),
     )
     op.create_index("ix_jobs_profile_started", "jobs", ["profile_id", "started_at"])
+    op.add_column("clips", sa.Column("export_size_bytes", sa.BigInteger(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("clips") as batch:
+        batch.drop_column("export_size_bytes")
     op.drop_index("ix_jobs_profile_started", table_name="jobs")
     op.drop_index("ix_jobs_running_profile", table_name="jobs")
     op.drop_index("ix_jobs_queued_profile", table_name="jobs")

@@ -62,6 +62,8 @@ class Clip(IdMixin, TimestampMixin, ProfileScoped, Base):
     media_path: Mapped[str | None] = mapped_column(String(1000))
     export_path: Mapped[str | None] = mapped_column(String(1000))
     size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    # The export's file (export_path), counted by the storage quota beside the clip's own.
+    export_size_bytes: Mapped[int | None] = mapped_column(BigInteger)
 
     # Joined on (project_id, profile_id): the composite foreign key above.
     project: Mapped[Project] = relationship(back_populates="clips", lazy="raise")

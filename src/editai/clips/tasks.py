@@ -211,10 +211,11 @@ async def export_clips(ctx: JobContext) -> JobResult:
         repo = ClipRepository(session)
         current = await repo.get_many(list(exported))
         for clip in current:
-            relative, _size = exported[clip.id]
+            relative, size = exported[clip.id]
             if clip.export_path and clip.export_path != relative:
                 replaced.append(clip.export_path)
             clip.export_path = relative
+            clip.export_size_bytes = size
             clip.status = ClipStatus.EXPORTED
         kept = {clip.id for clip in current}
         gone = {c.project_id for c in todo if c.id in exported and c.id not in kept}

@@ -16,6 +16,7 @@ from editai.projects.models import Project
 from editai.projects.repository import ProjectRepository
 from editai.publishing.models import Publication
 from editai.publishing.repository import PublicationRepository
+from editai.quotas.repository import StorageUsageRepository
 from editai.segments.models import Segment
 from editai.segments.repository import SegmentRepository
 from editai.tts.models import Voiceover
@@ -61,6 +62,7 @@ class Loaders:
         self.voiceovers = DataLoader[uuid.UUID, list[Voiceover]](self._load_voiceovers)
         self.clip = DataLoader[uuid.UUID, Clip | None](self._load_clips)
         self.publications = DataLoader[uuid.UUID, list[Publication]](self._load_publications)
+        self.storage_used = DataLoader[uuid.UUID, int](self._load_storage_used)
 
     async def _load_projects(self, ids: Sequence[uuid.UUID]) -> list[Project | None]:
         async with self.database.read() as session:
@@ -104,3 +106,10 @@ class Loaders:
         async with self.database.read() as session:
             grouped = await VoiceoverRepository(session).for_projects(list(ids))
         return [grouped.get(i, []) for i in ids]
+
+    async def _load_storage_used(self, profile_ids: Sequence[uuid.UUID]) -> list[int]:
+        # Profiles of the signed-in user's list other than the request's own are beyond its
+        # tenant session: read by the ids of Profile rows the user was given (never input).
+        async with self.database.system_read() as session:
+            used = await StorageUsageRepository(session).used_bytes(list(profile_ids))
+        return [used[i] for i in profile_ids]

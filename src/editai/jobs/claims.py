@@ -27,7 +27,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, func, select, text
+from sqlalchemy import ColumnElement, Select, and_, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -66,15 +66,14 @@ async def oldest_runnable(
     return job_id
 
 
-async def ranked_profiles(
-    session: AsyncSession,
+def ranking(
     now: datetime,
     kinds: Collection[str],
     *,
     order: ClaimOrder,
     cap: int | None,
     limit: int = PROFILES_PER_CLAIM,
-) -> list[uuid.UUID | None]:
+) -> Select[uuid.UUID | None]:
     """Profiles with a runnable job, the next to serve first (below the cap, if any)."""
     queued = (
         select(Job.profile_id, func.min(Job.run_after).label("first_run_after"))
@@ -116,7 +115,7 @@ async def ranked_profiles(
         )
     else:
         statement = statement.order_by(ranked.c.first_run_after)
-    return list((await session.scalars(statement.limit(limit))).all())
+    return statement.limit(limit)
 
 
 def _lock_key(profile_id: uuid.UUID) -> int:
@@ -168,7 +167,8 @@ async def pick_job(
         return Pick(await oldest_runnable(session, now, kinds, None, any_profile=True))
     locking = cap is not None and session.get_bind().dialect.name == "postgresql"
     holding, contended = False, False
-    for profile_id in await ranked_profiles(session, now, kinds, order=order, cap=cap):
+    ranked = await session.scalars(ranking(now, kinds, order=order, cap=cap))
+    for profile_id in ranked.all():
         if cap is not None and profile_id is not None:
             if locking:
                 if not await lock_profile(session, profile_id, wait=not holding):
