@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
+from editai.db.base import utcnow
+from editai.jobs.claims import PROFILES_PER_CLAIM
 from editai.jobs.models import Job, JobStatus
 from editai.jobs.queue import JobQueue
 from editai.profiles.models import Profile
@@ -34,6 +37,7 @@ from tests.jobs.conftest import (
     running_worker,
     wait_status,
 )
+from tests.jobs.handlers import IDLE_KIND, KIND
 
 SLOTS = 2  # two workers of one slot each (processes), or one worker of two (in-process)
 SECONDS = 0.3
@@ -145,7 +149,7 @@ async def test_cap_holds_with_many_concurrent_claimers(runtime: Runtime) -> None
     for tenant in tenants:
         for _ in range(cap * rounds):
             await enqueue(runtime, tenant)
-    kinds = {"EXPORT_CLIPS"}
+    kinds = {KIND}
     for round_no in range(rounds):
         claimed = await asyncio.gather(
             *(queue.claim(f"claimer-{n}", kinds) for n in range(claimers))
@@ -177,9 +181,46 @@ async def test_jobs_of_a_deleted_profile_are_still_claimed(runtime: Runtime) -> 
         await session.execute(delete(Profile).where(Profile.id == gone.profile_id))
     assert (await load_job(runtime, orphan)).profile_id is None
 
-    first = await queue.claim("w", {"EXPORT_CLIPS"})
-    second = await queue.claim("w", {"EXPORT_CLIPS"})
+    first = await queue.claim("w", {KIND})
+    second = await queue.claim("w", {KIND})
     assert first is not None
     assert second is not None
     assert {first.id, second.id} == {orphan, other}
-    assert await queue.claim("w", {"EXPORT_CLIPS"}) is None
+    assert await queue.claim("w", {KIND}) is None
+
+
+async def test_profiles_take_turns(runtime: Runtime) -> None:
+    """One slot, three profiles queued in turn: the claims go A, B, C, A, B, C, ..."""
+    queue = JobQueue(runtime.sessions, runtime.events)
+    tenants = [await make_tenant(runtime.sessions) for _ in range(3)]
+    for tenant in tenants:  # A's jobs are all older than B's, B's than C's
+        for _ in range(3):
+            await enqueue(runtime, tenant)
+    served = []
+    while (job := await queue.claim("w", {KIND})) is not None:
+        served.append(job.profile_id)
+        assert await queue.succeed(job.id, "w", {})
+    assert served == [t.profile_id for t in tenants] * 3
+
+
+async def test_profiles_with_nothing_runnable_do_not_use_up_the_claim(runtime: Runtime) -> None:
+    """More profiles than one claim tries have only jobs in backoff or of another kind."""
+    queue = JobQueue(runtime.sessions, runtime.events, max_running_per_profile=1)
+    waiting = [await make_tenant(runtime.sessions) for _ in range(PROFILES_PER_CLAIM + 2)]
+    for n, tenant in enumerate(waiting):
+        if n % 2:
+            await enqueue(runtime, tenant, kind=IDLE_KIND)
+        else:
+            job_id = await enqueue(runtime, tenant)
+            async with runtime.sessions.system_transaction() as session:
+                await session.execute(
+                    update(Job)
+                    .where(Job.id == job_id)
+                    .values(run_after=utcnow() + timedelta(hours=1))
+                )
+    ready = await make_tenant(runtime.sessions)
+    job_id = await enqueue(runtime, ready)
+    claimed = await queue.claim("w", {KIND})
+    assert claimed is not None
+    assert claimed.id == job_id
+    assert await queue.claim("w", {KIND}) is None
