@@ -15,8 +15,9 @@ each on an empty queue with fresh workers: ``EDITAI_JOB_CLAIM_ORDER=fifo`` (the 
 before issue 11: the oldest runnable job, whoever queued it) and ``fair`` (the default).
 
 ``--explain`` also fills the queue with ``--queued`` jobs (5000) of ``--profiles``
-profiles (50), prints PostgreSQL's plan of the fair ranking and the claim's mean time
-(a claim plus handing the job back, both orders, with and without a cap).
+profiles (50) beside ``--finished`` finished ones (50,000), prints PostgreSQL's plan of
+the fair ranking and the claim's mean time (a claim plus handing the job back, both
+orders, with and without a cap).
 
     .venv/bin/python bench/fair_scheduling.py [--backlog 50] [--rounds 2] [--explain]
 """
@@ -233,10 +234,15 @@ async def explain(runtime, args: argparse.Namespace) -> None:  # type: ignore[no
         ]  # fmt: skip
         await session.execute(insert(Job), rows)
         # A history: every profile has finished jobs too (the claim must not scan them).
-        history = [
-            dict(r, id=uuid.uuid4(), status=JobStatus.SUCCEEDED, started_at=utcnow()) for r in rows
-        ]
-        await session.execute(insert(Job), history)
+        template = rows[0]
+        for start in range(0, args.finished, 10_000):
+            history = [
+                dict(template, id=uuid.uuid4(), profile_id=p.id, project_id=p.project_ids[0],
+                     status=JobStatus.SUCCEEDED, started_at=utcnow())
+                for n in range(start, min(start + 10_000, args.finished))
+                for p in [users[n % len(users)].profiles[0]]
+            ]  # fmt: skip
+            await session.execute(insert(Job), history)
     async with runtime.engine.connect() as conn:
         await conn.execute(text("ANALYZE jobs"))
         await conn.commit()
@@ -249,7 +255,7 @@ async def explain(runtime, args: argparse.Namespace) -> None:  # type: ignore[no
         plan = (await session.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql))).scalars().all()
     print(
         f"\nEXPLAIN ANALYZE of the fair ranking: {args.queued} queued and "
-        f"{args.queued} finished jobs of {args.profiles} profiles"
+        f"{args.finished} finished jobs of {args.profiles} profiles"
     )
     print("  " + "\n  ".join(plan))
 
@@ -323,6 +329,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--explain", action="store_true", help="the claim's plan and cost")
     parser.add_argument("--queued", type=int, default=5000, help="--explain: queued jobs")
     parser.add_argument("--profiles", type=int, default=50, help="--explain: their profiles")
+    parser.add_argument("--finished", type=int, default=50_000, help="--explain: history")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)

@@ -51,3 +51,10 @@ class StorageUsageRepository:
                 if profile_id is not None:
                     used[profile_id] += int(total or 0)
         return used
+
+    async def largest_source_bytes(self, profile_id: uuid.UUID) -> int:
+        """The largest source video of the profile: the most one upload can replace."""
+        largest = await self.session.scalar(
+            select(func.max(Project.source_size_bytes)).where(Project.profile_id == profile_id)
+        )
+        return int(largest or 0)

@@ -53,6 +53,16 @@ class StorageQuota:
         profile_id = self._profile_id()
         return (await StorageUsageRepository(self.session).used_bytes([profile_id]))[profile_id]
 
+    async def upload_room(self) -> tuple[int, int]:
+        """(bytes used, bytes an upload may bring): the room left plus the largest source
+        video, which an upload replacing it frees; the resolver checks the exact figure."""
+        assert self.quota is not None
+        used = await self.used()
+        largest = await StorageUsageRepository(self.session).largest_source_bytes(
+            self._profile_id()
+        )
+        return used, max(0, self.quota - used + largest)
+
     async def upload_cap(self, max_upload_bytes: int, freed: int = 0) -> tuple[int, int]:
         """(the cap for an upload, bytes used now); ``freed``: what the upload replaces."""
         if self.quota is None:
