@@ -34,6 +34,8 @@ DIRECT = {
     "Clip.durationSeconds",
     "PageInfo.endCursor",
     "PageInfo.startCursor",
+    "Profile.storageQuotaBytes",
+    "Profile.storageUsedBytes",
     "Project.clips",
     "Project.segments",
     "Project.sourceVideo",

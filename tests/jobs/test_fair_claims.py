@@ -14,12 +14,14 @@ must hold exactly, on PostgreSQL (advisory lock per profile) and SQLite (one wri
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from editai.db.base import utcnow
 from editai.jobs.claims import PROFILES_PER_CLAIM
@@ -224,3 +226,28 @@ async def test_profiles_with_nothing_runnable_do_not_use_up_the_claim(runtime: R
     assert claimed is not None
     assert claimed.id == job_id
     assert await queue.claim("w", {KIND}) is None
+
+
+async def test_the_cap_setting_holds_in_a_worker(settings: Settings, engine: AsyncEngine) -> None:
+    """EDITAI_JOB_MAX_RUNNING_PER_PROFILE=1 through Runtime: a profile's jobs never overlap."""
+    capped = Runtime(settings.model_copy(update={"job_max_running_per_profile": 1}), engine)
+    await capped.events.start()
+    try:
+        a, b = await make_tenant(capped.sessions), await make_tenant(capped.sessions)
+        jobs = [await enqueue(capped, t, {"seconds": SECONDS}) for t in (a, a, a, b, b)]
+        async with running_worker(capped, concurrency=3):
+            for job_id in jobs:
+                assert (await wait_status(capped, job_id, within=60.0)).status is (
+                    JobStatus.SUCCEEDED
+                )
+        rows = [await load_job(capped, job_id) for job_id in jobs]
+    finally:
+        await capped.events.stop()
+    for tenant in (a, b):
+        spans = sorted(
+            (r.started_at, r.finished_at) for r in rows if r.profile_id == tenant.profile_id
+        )
+        for (_, finished), (started, _) in itertools.pairwise(spans):
+            assert finished is not None
+            assert started is not None
+            assert started >= finished  # the next one began only after the last ended

@@ -84,6 +84,9 @@ class JobQueue:
             if pick.job_id is None:
                 return None, pick.contended
             job_id = pick.job_id
+            # Stamped once the job is ours: the ranking may have waited for a lock (a
+            # profile's, or SQLite's write lock) while another job finished.
+            now = utcnow()
             row = (
                 await session.execute(
                     update(Job)
