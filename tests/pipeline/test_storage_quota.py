@@ -143,6 +143,15 @@ async def test_media_jobs_are_refused_at_the_quota(
         await env.run_job(user, GENERATE, {"p": project, "input": TWO_CLIPS})
         clip_ids = [c["id"] for c in await env.clips(user, project)]
         full = await used(user)
+
+    # No worker: a media job cancelled while queued, which retryJob would run again.
+    async with open_env(engine, tmp_path, embedded_worker=False) as env:
+        user = User(env.api, user.id, user.token, user.default_profile_id)
+        cancelled = await env.start(user, GENERATE, {"p": project, "input": TWO_CLIPS})
+        cancel = "mutation($id: ID!) { cancelJob(id: $id) { status } }"
+        assert (await user.gql(cancel, {"id": cancelled["id"]})).ok()["cancelJob"]["status"] == (
+            "CANCELLED"
+        )
         jobs_before, _ = await env.counts()
 
     # The same database and media root, now with the profile exactly at its quota.
@@ -157,6 +166,11 @@ async def test_media_jobs_are_refused_at_the_quota(
             assert numbers["usedBytes"] == full
             assert numbers["neededBytes"] >= 1
         assert (await env.counts())[0] == jobs_before  # no job row written
+        retry = await user.gql(
+            "mutation($id: ID!) { retryJob(id: $id) { status } }", {"id": cancelled["id"]}
+        )
+        refused_for_quota(retry, full)
+        assert (await env.job_row(cancelled["id"])).status.value == "CANCELLED"
         # Jobs that write no media still run at the quota.
         segments = await user.gql(
             "mutation($p: ID!) { extractSegments(projectId: $p) { id } }", {"p": project}
