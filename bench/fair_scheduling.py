@@ -35,9 +35,11 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import ColumnElement, delete, func, insert, select
 
 from _common import (
+    SeededProfile,
+    SeededUser,
     machine_note,
     make_settings,
     migrated_engine,
@@ -47,6 +49,7 @@ from _common import (
     seed_user,
     sessions_for,
 )
+from editai.runtime import Runtime
 
 WORKERS = 2
 KIND = "EXPORT_CLIPS"
@@ -141,7 +144,12 @@ class Round:
     a_total: float  # seconds from A's first enqueue to A's last job done
 
 
-async def one_round(runtime, users, order: str, args: argparse.Namespace, tmp: Path) -> Round:  # type: ignore[no-untyped-def]
+Tenant = tuple[SeededUser, SeededProfile]
+
+
+async def one_round(
+    runtime: Runtime, users: tuple[Tenant, Tenant], order: str, args: argparse.Namespace, tmp: Path
+) -> Round:
     from editai.jobs.models import Job, JobKind, JobStatus
     from editai.jobs.service import JobService
 
@@ -155,7 +163,7 @@ async def one_round(runtime, users, order: str, args: argparse.Namespace, tmp: P
             for n in range(args.backlog):
                 await service.enqueue(JobKind.EXPORT_CLIPS, a_profile.project_ids[0], {"n": n})
 
-        async def count(*where) -> int:  # type: ignore[no-untyped-def]
+        async def count(*where: ColumnElement[bool]) -> int:
             async with runtime.sessions.system_transaction() as session:
                 return int(
                     await session.scalar(select(func.count()).select_from(Job).where(*where)) or 0
@@ -211,7 +219,7 @@ async def one_round(runtime, users, order: str, args: argparse.Namespace, tmp: P
 # --------------------------------------------------------------------------- claim cost
 
 
-async def explain(runtime, args: argparse.Namespace) -> None:  # type: ignore[no-untyped-def]
+async def explain(runtime: Runtime, args: argparse.Namespace) -> None:
     from sqlalchemy import text
     from sqlalchemy.dialects import postgresql
 
