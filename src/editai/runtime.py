@@ -39,7 +39,12 @@ class Runtime:
             self.settings.temp_root,
             self.settings.secret_key.get_secret_value(),
         )
-        self.queue = JobQueue(self.sessions, self.events)
+        self.queue = JobQueue(
+            self.sessions,
+            self.events,
+            claim_order=self.settings.job_claim_order,
+            max_running_per_profile=self.settings.job_max_running_per_profile,
+        )
 
     @cached_property
     def binaries(self) -> Binaries:

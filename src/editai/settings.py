@@ -19,6 +19,13 @@ class Environment(StrEnum):
     production = "production"
 
 
+class ClaimOrder(StrEnum):
+    """Which queued job a worker takes next (jobs/claims.py)."""
+
+    fair = "fair"  # across profiles: fewest running, then least recently served
+    fifo = "fifo"  # the oldest runnable job, whoever queued it (the order before issue 11)
+
+
 class InsecureSettingsError(RuntimeError):
     """Raised at start-up when production would run with unsafe defaults."""
 
@@ -111,6 +118,13 @@ class Settings(BaseSettings):
     job_stale_after_seconds: float = 30.0
     job_max_attempts: int = 3
     job_retry_base_seconds: float = 2.0
+    # Fair: one profile's backlog delays another profile's job by at most one job slot.
+    job_claim_order: ClaimOrder = ClaimOrder.fair
+    # At most this many RUNNING jobs per profile across all workers (unset: no cap).
+    job_max_running_per_profile: int | None = Field(default=None, ge=1)
+    # Bytes of media (source videos, clips, exports, voice-overs) one profile may keep
+    # (unset: no quota). Uploads that would pass it and media jobs at it are refused.
+    profile_storage_quota_bytes: int | None = Field(default=None, ge=0)
 
     # External services. A profile's own keys (stored encrypted) win over these global
     # ones; with no key at all the offline defaults keep working: local TTS, local analysis.

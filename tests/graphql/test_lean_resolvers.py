@@ -35,6 +35,8 @@ DIRECT = {
     "Clip.transcript",
     "PageInfo.endCursor",
     "PageInfo.startCursor",
+    "Profile.storageQuotaBytes",
+    "Profile.storageUsedBytes",
     "Project.clips",
     "Project.segments",
     "Project.sourceVideo",

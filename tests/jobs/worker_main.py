@@ -31,6 +31,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--heartbeat", type=float, default=0.3)
     parser.add_argument("--stale-after", type=float, default=2.0)
     parser.add_argument("--retry-base", type=float, default=0.2)
+    parser.add_argument("--claim-order", default="fair")
+    parser.add_argument("--max-running-per-profile", type=int, default=None)
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args(argv)
 
@@ -56,6 +58,8 @@ async def run(args: argparse.Namespace) -> None:
         job_heartbeat_seconds=args.heartbeat,
         job_stale_after_seconds=args.stale_after,
         job_retry_base_seconds=args.retry_base,
+        job_claim_order=args.claim_order,
+        job_max_running_per_profile=args.max_running_per_profile,
     )
     runtime = Runtime(settings, create_engine(settings))
     settings.temp_root.mkdir(parents=True, exist_ok=True)

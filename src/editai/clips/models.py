@@ -107,6 +107,8 @@ class Clip(IdMixin, TimestampMixin, ProfileScoped, Base):
     export_stale: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Re-cuts asked so far; a re-cut job applies only if it is still the latest (recut.py).
     revision: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # The export's file (export_path), counted by the storage quota beside the clip's own.
+    export_size_bytes: Mapped[int | None] = mapped_column(BigInteger)
 
     # Joined on (project_id, profile_id): the composite foreign key above.
     project: Mapped[Project] = relationship(back_populates="clips", lazy="raise")

@@ -235,10 +235,11 @@ async def export_clips(ctx: JobContext) -> JobResult:
         repo = ClipRepository(session)
         current = await repo.get_many(list(exported))
         for clip in current:
-            relative, _size = exported[clip.id]
+            relative, size = exported[clip.id]
             if clip.export_path and clip.export_path != relative:
                 replaced.append(clip.export_path)
             clip.export_path = relative
+            clip.export_size_bytes = size
             clip.status = ClipStatus.EXPORTED
             # Re-cut while this export ran (recut.py): the export shows the old range.
             clip.export_stale = clip.media_path != used_media[clip.id]

@@ -48,7 +48,12 @@ class Context:
         return self.identity.require_profile()
 
     def job_service(self, session: AsyncSession) -> JobService:
-        return JobService(session, self.services.events, self.settings.job_max_attempts)
+        return JobService(
+            session,
+            self.services.events,
+            self.settings.job_max_attempts,
+            self.settings.profile_storage_quota_bytes,
+        )
 
     def db(self, *, end_transaction: bool = False) -> AbstractAsyncContextManager[AsyncSession]:
         """The session for a block of reads (see ``OperationDatabase.read``)."""

@@ -16,6 +16,7 @@ from editai.projects.models import Project
 from editai.projects.repository import ProjectRepository
 from editai.publishing.models import Publication
 from editai.publishing.repository import PublicationRepository
+from editai.quotas.repository import StorageUsageRepository
 from editai.segments.models import Segment
 from editai.segments.repository import SegmentRepository
 from editai.transcripts.models import Transcript
@@ -66,6 +67,8 @@ class Loaders:
         # Keyed by project id: Project.transcript and Clip.transcript share one query.
         self.transcript = DataLoader[uuid.UUID, Transcript | None](self._load_transcripts)
 
+        self.storage_used = DataLoader[uuid.UUID, int](self._load_storage_used)
+
     async def _load_projects(self, ids: Sequence[uuid.UUID]) -> list[Project | None]:
         async with self.database.read() as session:
             rows = await ProjectRepository(session).get_many(list(ids))
@@ -113,3 +116,10 @@ class Loaders:
         async with self.database.read() as session:
             found = await TranscriptRepository(session).for_projects(list(project_ids))
         return [found.get(i) for i in project_ids]
+
+    async def _load_storage_used(self, profile_ids: Sequence[uuid.UUID]) -> list[int]:
+        # Profiles of the signed-in user's list other than the request's own are beyond its
+        # tenant session: read by the ids of Profile rows the user was given (never input).
+        async with self.database.system_read() as session:
+            used = await StorageUsageRepository(session).used_bytes(list(profile_ids))
+        return [used[i] for i in profile_ids]

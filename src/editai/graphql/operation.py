@@ -107,6 +107,15 @@ class OperationDatabase:
                     await session.commit()  # nothing written: just ends the read
 
     @contextlib.asynccontextmanager
+    async def system_read(self) -> AsyncIterator[AsyncSession]:
+        """A read across profiles on a connection of its own (never the operation's): for
+        figures of rows the caller was already given, e.g. each listed profile's usage."""
+        if self._ended:
+            raise OperationEnded()
+        async with self._sessions.system_read() as session:
+            yield session
+
+    @contextlib.asynccontextmanager
     async def write(self, targets: Sequence[Target] = ()) -> AsyncIterator[AsyncSession]:
         """One unit of work: committed when the block returns, else rolled back.
 

@@ -51,10 +51,19 @@ class RequestBodyTooLarge(Exception):
     """The request body passed the cap while it was being received."""
 
 
+class BodyCap:
+    """The request body's cap; an upload lowers it to its profile's storage quota room
+    once the profile is known (before the body is read), with the refusal to answer."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.refusal: AppError | None = None  # None: the plain "larger than the maximum"
+
+
 class UploadRefused(Exception):
     """A multipart request refused on its headers (no valid identity/profile)."""
 
-    STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403}
+    STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403, "BAD_USER_INPUT": 413}
 
     def __init__(self, error: AppError) -> None:
         super().__init__(error.message)
@@ -63,12 +72,15 @@ class UploadRefused(Exception):
 
 
 def graphql_error_response(
-    message: str, status_code: int, code: str = "BAD_USER_INPUT"
+    message: str, status_code: int, code: str = "BAD_USER_INPUT", **extensions: object
 ) -> JSONResponse:
     """A refusal shaped like a GraphQL response, so clients show it like any other error."""
     count_errors([code])
     return JSONResponse(
-        {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]},
+        {
+            "data": None,
+            "errors": [{"message": message, "extensions": {**extensions, "code": code}}],
+        },
         status_code=status_code,
     )
 
@@ -105,8 +117,8 @@ def declared_too_large(request: Request, max_body_bytes: int) -> bool:
         return False  # absent or malformed: the counting receive below still applies
 
 
-def capped_receive(receive: Receive, max_body_bytes: int) -> Receive:
-    """``receive`` that raises RequestBodyTooLarge once more than ``max_body_bytes`` arrived."""
+def capped_receive(receive: Receive, cap: BodyCap) -> Receive:
+    """``receive`` that raises RequestBodyTooLarge once more than ``cap.limit`` arrived."""
     received = 0
 
     async def receive_capped() -> Message:
@@ -114,7 +126,7 @@ def capped_receive(receive: Receive, max_body_bytes: int) -> Receive:
         message = await receive()
         if message["type"] == "http.request":
             received += len(message.get("body", b""))
-            if received > max_body_bytes:
+            if received > cap.limit:
                 raise RequestBodyTooLarge
         return message
 

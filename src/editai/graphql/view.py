@@ -34,6 +34,7 @@ from editai.graphql.transport_ws import OperationScopedTransportWS
 from editai.graphql.uploads import (
     CSRF_MESSAGE,
     FORM_OVERHEAD_BYTES,
+    BodyCap,
     RequestBodyTooLarge,
     UploadRefused,
     UploadRequestAdapter,
@@ -49,6 +50,7 @@ from editai.logging import bind_context, get_logger
 from editai.media.downloads import one_expiry_per_request
 from editai.metrics import count_errors
 from editai.persisted_queries.service import PersistedQueries
+from editai.quotas.uploads import cap_body_to_quota
 from editai.runtime import Runtime
 
 log = get_logger("editai.graphql")
@@ -101,7 +103,9 @@ class EditAIGraphQL(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        request = Request(scope, capped_receive(receive, self.max_body_bytes))
+        cap = BodyCap(self.max_body_bytes)
+        request = Request(scope, capped_receive(receive, cap))
+        request.state.body_cap = cap
         try:
             # The request is one operation: it owns its database gate, closed here
             # however the request ends (graphql/operation.py).
@@ -144,11 +148,19 @@ class EditAIGraphQL(GraphQL[Context, None]):
             # Malformed JSON, a wrong method, no query...: the client's error, as GraphQL.
             return graphql_error_response(exc.reason, exc.status_code)
         except RequestBodyTooLarge:
+            refusal = request.state.body_cap.refusal
+            if refusal is not None:  # past the profile's storage quota (quotas/uploads.py)
+                return graphql_error_response(
+                    refusal.message, 413, refusal.code, **refusal.extensions
+                )
             return too_large_response(self.max_upload_bytes)
         except ClientDisconnect:
             return Response(status_code=400)  # nobody is left to read it
         except UploadRefused as exc:
-            return graphql_error_response(exc.error.message, exc.status_code, exc.error.code)
+            error = exc.error
+            return graphql_error_response(
+                error.message, exc.status_code, error.code, **error.extensions
+            )
         except DocumentRefused as exc:
             return graphql_error_response(exc.error.message, 200, exc.error.code)
         if request.method == "GET":
@@ -240,6 +252,7 @@ class EditAIGraphQL(GraphQL[Context, None]):
                 # is read (an anonymous client cannot make us spool gigabytes).
                 try:
                     identity.require_profile()
+                    await cap_body_to_quota(request, self.services.settings, FORM_OVERHEAD_BYTES)
                 except AppError as exc:
                     raise UploadRefused(exc) from exc
         return Context(

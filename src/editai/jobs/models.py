@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from editai.db.base import Base, IdMixin, ProfileScoped, TimestampMixin, utcnow
@@ -41,6 +41,23 @@ class Job(IdMixin, TimestampMixin, ProfileScoped, Base):
     __table_args__ = (
         Index("ix_jobs_status_run_after", "status", "run_after"),
         Index("ix_jobs_profile_created", "profile_id", "created_at", "id"),
+        # The fair claim (jobs/claims.py): queued jobs by profile, oldest first; running
+        # jobs counted per profile; the newest start of a profile (least recently served).
+        Index(
+            "ix_jobs_queued_profile",
+            "profile_id",
+            "run_after",
+            "created_at",
+            postgresql_where=text("status = 'QUEUED'"),
+            sqlite_where=text("status = 'QUEUED'"),
+        ),
+        Index(
+            "ix_jobs_running_profile",
+            "profile_id",
+            postgresql_where=text("status = 'RUNNING'"),
+            sqlite_where=text("status = 'RUNNING'"),
+        ),
+        Index("ix_jobs_profile_started", "profile_id", "started_at"),
     )
 
     project_id: Mapped[uuid.UUID | None] = mapped_column(

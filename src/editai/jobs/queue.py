@@ -2,7 +2,8 @@
 
 Queue bookkeeping crosses profiles (a worker serves them all), so it runs in explicit
 *system* sessions; the task itself runs in a session scoped to the job's profile.
-Claims use ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite has one writer).
+Claims use ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite has one writer), in the
+order jobs/claims.py picks: fair across profiles, with an optional per-profile cap.
 """
 
 from __future__ import annotations
@@ -18,10 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from editai.db.base import utcnow
 from editai.db.tenancy import SessionFactory
+from editai.jobs.claims import pick_job
 from editai.jobs.events import Channel, JobEvent, JobEventBus
 from editai.jobs.models import Job, JobStatus
+from editai.settings import ClaimOrder
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+# Fresh transactions a claim tries while other claims hold the profile locks it meets.
+CONTENDED_CLAIM_TRIES = 20
 
 # Runs inside an outcome's transaction, after ownership is confirmed (see JobQueue._finish).
 BeforeCommit = Callable[[], Awaitable[None]]
@@ -44,29 +49,48 @@ def backoff_seconds(base: float, attempts: int, cap: float = 300.0) -> float:
 
 
 class JobQueue:
-    def __init__(self, sessions: SessionFactory, events: JobEventBus) -> None:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        events: JobEventBus,
+        *,
+        claim_order: ClaimOrder = ClaimOrder.fair,
+        max_running_per_profile: int | None = None,
+    ) -> None:
         self.sessions = sessions
         self.events = events
+        self.claim_order = claim_order
+        self.max_running_per_profile = max_running_per_profile
 
     async def _publish(self, session: AsyncSession, channel: Channel, job_id: uuid.UUID) -> None:
         profile_id = await session.scalar(select(Job.profile_id).where(Job.id == job_id))
         await self.events.publish(session, JobEvent(channel, job_id, profile_id))
 
     async def claim(self, worker_id: str, kinds: set[str]) -> ClaimedJob | None:
+        # A capped claim that met another claim's profile lock tries again in a new
+        # transaction (whose first lock waits): the other claim takes milliseconds.
+        for _ in range(CONTENDED_CLAIM_TRIES):
+            claimed, contended = await self._claim_once(worker_id, kinds)
+            if claimed is not None or not contended:
+                return claimed
+        return None
+
+    async def _claim_once(self, worker_id: str, kinds: set[str]) -> tuple[ClaimedJob | None, bool]:
         now = utcnow()
         async with self.sessions.system_transaction() as session:
-            candidate = (
-                select(Job.id)
-                .where(Job.status == JobStatus.QUEUED, Job.run_after <= now, Job.kind.in_(kinds))
-                .order_by(Job.run_after, Job.created_at)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-                .scalar_subquery()
+            pick = await pick_job(
+                session, now, kinds, order=self.claim_order, cap=self.max_running_per_profile
             )
+            if pick.job_id is None:
+                return None, pick.contended
+            job_id = pick.job_id
+            # Stamped once the job is ours: the ranking may have waited for a lock (a
+            # profile's, or SQLite's write lock) while another job finished.
+            now = utcnow()
             row = (
                 await session.execute(
                     update(Job)
-                    .where(Job.id == candidate, Job.status == JobStatus.QUEUED)
+                    .where(Job.id == job_id, Job.status == JobStatus.QUEUED)
                     .values(
                         status=JobStatus.RUNNING,
                         attempts=Job.attempts + 1,
@@ -90,9 +114,9 @@ class JobQueue:
                 )
             ).first()
             if row is None:
-                return None
+                return None, False
             await self.events.publish(session, JobEvent(Channel.UPDATED, row.id, row.profile_id))
-            return ClaimedJob(
+            claimed = ClaimedJob(
                 row.id,
                 row.profile_id,
                 row.project_id,
@@ -101,6 +125,7 @@ class JobQueue:
                 row.attempts,
                 row.max_attempts,
             )
+            return claimed, False
 
     async def heartbeat(self, job_id: uuid.UUID, worker_id: str) -> tuple[bool, bool]:
         """Returns (still ours, cancel requested)."""

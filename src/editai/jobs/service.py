@@ -16,6 +16,7 @@ from editai.jobs.events import Channel, JobEvent, JobEventBus
 from editai.jobs.models import Job, JobKind, JobStatus
 from editai.jobs.repository import JobRepository
 from editai.pagination import Page, PageRequest
+from editai.quotas.service import StorageQuota
 
 JOB_NOT_FOUND = "Job not found"
 
@@ -26,11 +27,18 @@ def job_target(job_id: uuid.UUID) -> Target:
 
 
 class JobService:
-    def __init__(self, session: AsyncSession, events: JobEventBus, max_attempts: int = 3) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        events: JobEventBus,
+        max_attempts: int = 3,
+        storage_quota_bytes: int | None = None,
+    ) -> None:
         self.session = session
         self.repo = JobRepository(session)
         self.events = events
         self.max_attempts = max_attempts
+        self.quota = StorageQuota(session, storage_quota_bytes)
 
     async def get(self, job_id: uuid.UUID) -> Job:
         job = await self.repo.get(job_id)
@@ -45,6 +53,7 @@ class JobService:
         self, kind: JobKind, project_id: uuid.UUID | None, payload: dict[str, Any]
     ) -> Job:
         """Written in the caller's transaction: the job exists iff the work's rows do."""
+        await self.quota.check_job(kind)
         job = Job(
             kind=kind.value,
             project_id=project_id,
@@ -98,6 +107,7 @@ class JobService:
             raise NotFound(JOB_NOT_FOUND)
         if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
             raise Conflict("Only a FAILED or CANCELLED job can be retried")
+        await self.quota.check_job(job.kind)
         job.status = JobStatus.QUEUED
         job.attempts = 0
         job.error = None

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 import strawberry
 
+from editai.graphql.context import Info
+from editai.graphql.loaders import when_loaded
 from editai.profiles.models import Profile as ProfileModel
 from editai.profiles.service import TtsProvider as TtsProviderValue
 
@@ -33,6 +36,22 @@ class Profile:
     tts_voice_id: str | None
     created_at: datetime
     updated_at: datetime
+
+    @strawberry.field(
+        description="Bytes of media the profile keeps: source videos, clips, exports and "
+        "voice-overs, as recorded (Float: may exceed 32-bit Int)."
+    )
+    def storage_used_bytes(self, info: Info) -> float:  # plain: see ``when_loaded``
+        pending = info.context.loaders.storage_used.load(uuid.UUID(str(self.id)))
+        return when_loaded(pending, float)
+
+    @strawberry.field(
+        description="The per-profile storage quota in bytes (EDITAI_PROFILE_STORAGE_QUOTA_BYTES); "
+        "null when there is none."
+    )
+    def storage_quota_bytes(self, info: Info) -> float | None:
+        quota = info.context.settings.profile_storage_quota_bytes
+        return None if quota is None else float(quota)
 
     @classmethod
     def from_model(cls, m: ProfileModel) -> Profile:

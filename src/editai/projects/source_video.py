@@ -26,6 +26,7 @@ from editai.media.storage import StoragePathError
 from editai.projects.models import Project
 from editai.projects.repository import ProjectRepository
 from editai.projects.service import ProjectService
+from editai.quotas.service import StorageQuota, quota_exceeded
 from editai.runtime import Runtime
 from editai.transcripts.repository import TranscriptRepository
 
@@ -46,7 +47,9 @@ _SUFFIX_BY_FORMAT = {
 
 
 class UploadTooLarge(Exception):
-    pass
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size  # the upload's size, or the bytes read before it passed the cap
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +83,7 @@ def _copy_capped(source: BinaryIO, target: Path, max_bytes: int) -> int:
     """Copy ``source`` (from its start) into a new file ``target``; stop past ``max_bytes``."""
     source.seek(0, os.SEEK_END)
     if source.tell() > max_bytes:
-        raise UploadTooLarge  # before anything is created
+        raise UploadTooLarge(source.tell())  # before anything is created
     if source.tell() == 0:
         return 0
     source.seek(0)
@@ -90,7 +93,7 @@ def _copy_capped(source: BinaryIO, target: Path, max_bytes: int) -> int:
         while chunk := source.read(COPY_CHUNK_BYTES):
             copied += len(chunk)
             if copied > max_bytes:
-                raise UploadTooLarge
+                raise UploadTooLarge(copied)
             out.write(chunk)
         out.flush()
         os.fsync(out.fileno())
@@ -109,6 +112,7 @@ class SourceVideoService:
         self.runtime = runtime
         self.storage = runtime.storage
         self.max_bytes = runtime.settings.max_upload_bytes
+        self.quota = StorageQuota(session, runtime.settings.profile_storage_quota_bytes)
         self.repo = ProjectRepository(session)
         self._written: Path | None = None
 
@@ -129,14 +133,21 @@ class SourceVideoService:
         assert project.profile_id is not None
         folder = self.storage.project_dir(project.profile_id, project.id)
         self._written = folder / f".upload-{uuid.uuid4().hex}.part"
+        # The quota's room counts the source this upload replaces as freed.
+        freed = project.source_size_bytes or 0
+        cap, used = await self.quota.upload_cap(self.max_bytes, freed)
         try:
-            size = await asyncio.to_thread(_copy_capped, source, self._written, self.max_bytes)
-        except UploadTooLarge:
-            raise BadUserInput(
-                f"The upload is larger than the maximum of {self.max_bytes} bytes", field="file"
-            ) from None
+            size = await asyncio.to_thread(_copy_capped, source, self._written, cap)
+        except UploadTooLarge as exc:
+            if exc.size > self.max_bytes or self.quota.quota is None:
+                raise BadUserInput(
+                    f"The upload is larger than the maximum of {self.max_bytes} bytes",
+                    field="file",
+                ) from None
+            raise quota_exceeded(used - freed, self.quota.quota, exc.size, "The upload") from None
         if size == 0:
             raise BadUserInput("The file is empty", field="file")
+        await self.quota.check_upload(size, freed)
         try:
             probe = await probe_video(self.runtime.binaries, self._written)
         except InvalidMediaError as exc:
