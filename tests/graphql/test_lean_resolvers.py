@@ -32,6 +32,7 @@ from tests.graphql.test_leaf_fields import every_field_document
 DIRECT = {
     "Clip.downloadUrl",
     "Clip.durationSeconds",
+    "Clip.exportStale",
     "Clip.transcript",
     "PageInfo.endCursor",
     "PageInfo.startCursor",
