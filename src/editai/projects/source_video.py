@@ -1,9 +1,10 @@
-"""Uploading a project's source video: copy into place, probe, record (one unit of work).
+"""Uploading a project's source video: stage, probe, store, record (one unit of work).
 
-The server builds every path: the uploaded bytes go to a temp name in the project's
-directory, are probed there, and are renamed (atomically) to ``source-<uuid>.<ext>``,
-the extension coming from the probed container. The client's filename is kept for
-display only; it never reaches the filesystem.
+The server builds every key: the uploaded bytes are copied (with the size cap) to a
+staging file — in the project's directory on local disk, in the temp dir for S3 — and
+probed there; then stored as ``source-<uuid>.<ext>`` (an atomic rename on disk, a
+multipart upload into S3, aborted on failure), the extension coming from the probed
+container. The client's filename is kept for display only; it never reaches a key.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from typing import BinaryIO
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from editai.db.base import utcnow
-from editai.errors import BadUserInput, NotFound
+from editai.errors import BadUserInput, NotFound, ServiceUnavailable
 from editai.logging import get_logger
 from editai.media.ffmpeg import InvalidMediaError, probe_video
-from editai.media.storage import StoragePathError
+from editai.media.storage import StoragePathError, StorageUnavailable
 from editai.projects.models import Project
 from editai.projects.repository import ProjectRepository
 from editai.projects.service import ProjectService
@@ -110,7 +111,8 @@ class SourceVideoService:
         self.storage = runtime.storage
         self.max_bytes = runtime.settings.max_upload_bytes
         self.repo = ProjectRepository(session)
-        self._written: Path | None = None
+        self._staged: Path | None = None
+        self._written: str | None = None  # the stored key, until the commit
 
     async def replace(
         self, project_id: uuid.UUID, source: BinaryIO, filename: str | None
@@ -127,10 +129,9 @@ class SourceVideoService:
         self, project: Project, source: BinaryIO, filename: str | None
     ) -> SourceVideoChange:
         assert project.profile_id is not None
-        folder = self.storage.project_dir(project.profile_id, project.id)
-        self._written = folder / f".upload-{uuid.uuid4().hex}.part"
+        self._staged = self.storage.staging_file(project.profile_id, project.id)
         try:
-            size = await asyncio.to_thread(_copy_capped, source, self._written, self.max_bytes)
+            size = await asyncio.to_thread(_copy_capped, source, self._staged, self.max_bytes)
         except UploadTooLarge:
             raise BadUserInput(
                 f"The upload is larger than the maximum of {self.max_bytes} bytes", field="file"
@@ -138,15 +139,19 @@ class SourceVideoService:
         if size == 0:
             raise BadUserInput("The file is empty", field="file")
         try:
-            probe = await probe_video(self.runtime.binaries, self._written)
+            probe = await probe_video(self.runtime.binaries, self._staged)
         except InvalidMediaError as exc:
             raise BadUserInput(f"The file is not a decodable video: {exc}", field="file") from None
 
-        final = self.storage.source_path(
+        final = self.storage.source_key(
             project.profile_id, project.id, suffix_for(probe.format_name)
         )
-        await asyncio.to_thread(os.replace, self._written, final)
-        self._written = final
+        self._written = final  # set first: a store that failed half-way is cleaned too
+        try:
+            await self.storage.publish(self._staged, final, multipart=True)
+        except StorageUnavailable as exc:
+            raise ServiceUnavailable(f"The video could not be stored: {exc}") from None
+        self._staged = None
 
         # Re-read under a row lock: of two concurrent uploads, each replaces what the
         # other committed, so every superseded file is removed by exactly one of them.
@@ -154,7 +159,7 @@ class SourceVideoService:
         if locked is None:
             raise NotFound("Project not found")  # deleted meanwhile
         replaced = locked.source_path
-        locked.source_path = self.storage.relative(final)
+        locked.source_path = final
         locked.source_filename = display_filename(filename)
         locked.source_duration_seconds = probe.duration_seconds
         locked.source_width = probe.width
@@ -170,10 +175,17 @@ class SourceVideoService:
         return SourceVideoChange(locked, locked.source_path, replaced)
 
     async def discard(self) -> None:
-        """Remove the file this upload wrote (the transaction did not commit)."""
+        """Remove what this upload wrote (the transaction did not commit)."""
+        staged, self._staged = self._staged, None
         written, self._written = self._written, None
+        if staged is not None:
+            await asyncio.to_thread(_unlink, staged)
         if written is not None:
-            await asyncio.to_thread(_unlink, written)
+            try:
+                await self.storage.remove_file(written)
+            except StorageUnavailable:
+                # The store is down: the object, if any, has no row; the sweeper takes it.
+                log.warning("could not remove an uncommitted upload", key=written)
 
     async def remove_replaced(self, change: SourceVideoChange) -> None:
         """After the commit: the previous source file is no longer referenced."""
@@ -181,5 +193,5 @@ class SourceVideoService:
             return
         try:
             await self.storage.remove_file(change.replaced)
-        except (OSError, StoragePathError):
+        except (OSError, StoragePathError, StorageUnavailable):
             log.warning("could not remove the replaced source video", path=change.replaced)
