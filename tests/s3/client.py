@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import botocore.session  # type: ignore[import-untyped]
+import httpx
 from botocore.config import Config  # type: ignore[import-untyped]
 
 from tests.s3.seaweed import ACCESS_KEY, SECRET_KEY
@@ -37,3 +38,9 @@ def open_uploads(client: Any, bucket: str) -> list[str]:
     """Keys of incomplete multipart uploads (each one a leak)."""
     answer = client.list_multipart_uploads(Bucket=bucket)
     return sorted(u["Key"] for u in answer.get("Uploads", []))
+
+
+async def fetch(url: str, **headers: str) -> httpx.Response:
+    """A download as a browser makes it: straight from the store (the URL is absolute)."""
+    async with httpx.AsyncClient(timeout=30) as http:
+        return await http.get(url, headers=headers)

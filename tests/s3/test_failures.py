@@ -92,8 +92,10 @@ async def test_store_down_during_an_upload_leaves_nothing(
         message = result.errors[0]["message"]
         assert message.startswith(f"The video could not be stored: {STORE_FAILED} storing"), message
         assert result.errors[0]["extensions"]["retryable"] is True
-        row = await env.project_row(project)
-        assert row.source_path is None
+        shown = await user.gql(
+            "query($p: ID!) { project(id: $p) { sourceVideo { sizeBytes } } }", {"p": project}
+        )
+        assert shown.ok()["project"]["sourceVideo"] is None
         assert env.temp_files() == []
         assert env.media_files() == []
     own_store.start()  # same ports and data: what the store holds now

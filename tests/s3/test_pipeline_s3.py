@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,7 +17,7 @@ from editai.media.binaries import Binaries
 from tests.media import measure
 from tests.pipeline.conftest import EXPORT, EXTRACT, GENERATE, Env
 from tests.publishing.conftest import PUBLISH, fake_postiz, publications, publish_vars
-from tests.s3.client import keys_in, open_uploads
+from tests.s3.client import fetch, keys_in, open_uploads
 from tests.s3.conftest import open_s3_env
 from tests.s3.seaweed import SeaweedS3
 from tests.tts.conftest import DELETE_PROJECT, SYNTHESIZE
@@ -26,12 +25,6 @@ from tests.tts.conftest import DELETE_PROJECT, SYNTHESIZE
 pytestmark = pytest.mark.timeout(240)
 SOURCE = "query($p: ID!) { project(id: $p) { sourceVideo { sizeBytes downloadUrl } } }"
 VOICE_TEXT = "Three short clips from one long video."
-
-
-async def fetch(url: str, **headers: str) -> httpx.Response:
-    """A download as a browser makes it: straight from the store (the URL is absolute)."""
-    async with httpx.AsyncClient(timeout=30) as http:
-        return await http.get(url, headers=headers)
 
 
 def assert_presigned(url: str, seaweed: SeaweedS3, bucket: str) -> None:

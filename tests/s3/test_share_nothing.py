@@ -13,6 +13,7 @@ import asyncio
 import os
 import signal
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -25,12 +26,11 @@ from tests.filesystem import files_under
 from tests.jobs.conftest import WorkerProcess, wait_for
 from tests.pipeline.conftest import EXPORT, EXTRACT, GENERATE, JOB
 from tests.processes import process_alive, process_cmdline
-from tests.s3.client import keys_in, open_uploads
+from tests.s3.client import fetch, keys_in, open_uploads
 from tests.s3.conftest import open_s3_env
 from tests.s3.seaweed import ACCESS_KEY, SECRET_KEY, SeaweedS3
-from tests.s3.test_pipeline_s3 import fetch
 
-EDITAI = Path(os.environ.get("VIRTUAL_ENV", "")) / "bin" / "editai"
+EDITAI = Path(sys.executable).parent / "editai"
 pytestmark = pytest.mark.timeout(240)
 
 
@@ -38,8 +38,6 @@ class S3Worker(WorkerProcess):
     """``editai worker`` configured by environment as on its own machine."""
 
     def __init__(self, settings: Settings, home: Path, name: str) -> None:
-        import sys
-
         env = {k: v for k, v in os.environ.items() if not k.startswith(("EDITAI_", "AWS_"))}
         env.update(
             EDITAI_ENV="test",
@@ -68,7 +66,7 @@ class S3Worker(WorkerProcess):
         self.log = home / f"{name}-{uuid.uuid4().hex[:8]}.log"  # one per start
         with self.log.open("w") as err:
             self.process = subprocess.Popen(
-                [str(Path(sys.executable).parent / "editai"), "worker"],
+                [str(EDITAI), "worker"],
                 env=env,
                 cwd=home,
                 stdout=subprocess.DEVNULL,

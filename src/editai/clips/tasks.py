@@ -205,7 +205,7 @@ async def export_clips(ctx: JobContext) -> JobResult:
                 voiceover=voiceover,
                 captions=None if captions is None else captions.for_clip(clip),
             )
-        except FFmpegError:
+        except (FFmpegError, ObjectMissing):  # ObjectMissing: fetching it from S3
             async with ctx.transaction() as session:
                 if await ClipRepository(session).get(clip.id) is None:
                     continue  # deleted meanwhile, its file with it
