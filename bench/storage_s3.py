@@ -98,7 +98,7 @@ async def main() -> None:
     with scratch_dir() as tmp:
         big, small = tmp / "big.mp4", tmp / "pipeline.mp4"
         # High bitrate (near-lossless) so a short video makes a large upload.
-        seconds = max(4, args.upload_mb // 3)
+        seconds = max(4, args.upload_mb // 10)
         await make_test_video(big, seconds)
         await make_test_video(small, 30)
         from editai.media.binaries import find_binaries
@@ -106,7 +106,8 @@ async def main() -> None:
 
         dense = tmp / "dense.mp4"
         await run_ffmpeg(find_binaries(), [
-            "-i", str(big), "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0",
+            "-i", str(big), "-vf", "noise=alls=30:allf=t", "-c:v", "libx264",
+            "-preset", "ultrafast", "-qp", "0",
             "-fs", str(args.upload_mb * MB), "-c:a", "copy", str(dense),
         ])  # fmt: skip
         videos = {"big": dense.read_bytes(), "pipeline": small.read_bytes()}

@@ -34,6 +34,7 @@ from editai.media.storage.s3_settings import S3Options
 
 READ_CHUNK_BYTES = 1024 * 1024
 DELETE_BATCH = 1000  # the most one DeleteObjects request takes
+PARTS_IN_FLIGHT = 4  # parts of one multipart upload sent at once
 
 
 def _read(path: Path, offset: int, size: int) -> bytes:
@@ -150,14 +151,26 @@ class S3Store(ObjectStore):
         chunk = self.options.multipart_chunk_bytes
         upload = await s3.create_multipart_upload(Bucket=self.bucket, Key=key)
         upload_id = upload["UploadId"]
-        try:
-            parts = []
-            for number, offset in enumerate(range(0, max(size, 1), chunk), start=1):
+        in_flight = asyncio.Semaphore(PARTS_IN_FLIGHT)
+
+        async def put_part(number: int, offset: int) -> dict[str, Any]:
+            async with in_flight:  # at most PARTS_IN_FLIGHT chunks in memory
                 data = await asyncio.to_thread(_read, source, offset, chunk)
                 answer = await s3.upload_part(
                     Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=data
                 )
-                parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+                return {"PartNumber": number, "ETag": answer["ETag"]}
+
+        try:
+            offsets = enumerate(range(0, max(size, 1), chunk), start=1)
+            tasks = [asyncio.ensure_future(put_part(n, offset)) for n, offset in offsets]
+            try:
+                parts = await asyncio.gather(*tasks)
+            except BaseException:
+                for task in tasks:  # one failed (or we were cancelled): stop the others
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
             await s3.complete_multipart_upload(
                 Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
             )
