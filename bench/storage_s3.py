@@ -98,7 +98,7 @@ async def main() -> None:
     with scratch_dir() as tmp:
         big, small = tmp / "big.mp4", tmp / "pipeline.mp4"
         # High bitrate (near-lossless) so a short video makes a large upload.
-        seconds = max(4, args.upload_mb // 10)
+        seconds = 4
         await make_test_video(big, seconds)
         await make_test_video(small, 30)
         from editai.media.binaries import find_binaries
@@ -108,7 +108,9 @@ async def main() -> None:
         await run_ffmpeg(find_binaries(), [
             "-i", str(big), "-vf", "noise=alls=30:allf=t", "-c:v", "libx264",
             "-preset", "ultrafast", "-qp", "0",
-            "-fs", str(args.upload_mb * MB), "-c:a", "copy", str(dense),
+            # ~1.4 MB a frame (720p noise, lossless): about --upload-mb in all.
+            "-frames:v", str(max(10, args.upload_mb * MB // 1_400_000)),
+            "-c:a", "copy", str(dense),
         ])  # fmt: skip
         videos = {"big": dense.read_bytes(), "pipeline": small.read_bytes()}
         store = SeaweedS3(tmp / "seaweed")
