@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     storage: Literal["local", "s3"] = "local"
     s3_bucket: str | None = None
     s3_endpoint_url: str | None = None  # unset: AWS S3 itself
+    # The store's address as clients see it, for download URLs (servers may reach it by an
+    # internal name); unset: s3_endpoint_url.
+    s3_public_endpoint_url: str | None = None
     s3_region: str = "us-east-1"
     # Unset: botocore's own chain (AWS_* environment, instance role, web identity).
     s3_access_key_id: str | None = None

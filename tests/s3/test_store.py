@@ -176,6 +176,27 @@ async def test_presigned_url_range_disposition_tampering_expiry(
         await store.close()
 
 
+async def test_download_urls_use_the_public_endpoint(
+    seaweed: SeaweedS3, bucket: str, tmp_path: Path
+) -> None:
+    """Servers reach the store as 127.0.0.1, clients as localhost: the URL says localhost,
+    is signed for it, and works."""
+    public = seaweed.endpoint.replace("127.0.0.1", "localhost")
+    store = store_for(seaweed, bucket, tmp_path, s3_public_endpoint_url=public)
+    try:
+        name = key("clips", "p.mp4")
+        source = tmp_path / "p.mp4"
+        source.write_bytes(b"public")
+        await store.put_file(name, source)
+        url = store.download_url(name, 60)
+        assert url.startswith(f"{public}/{bucket}/{name}?")
+        async with httpx.AsyncClient() as http:
+            answer = await http.get(url)
+        assert (answer.status_code, answer.content) == (200, b"public")
+    finally:
+        await store.close()
+
+
 async def test_wrong_credentials_are_refused_at_start(
     seaweed: SeaweedS3, bucket: str, tmp_path: Path
 ) -> None:

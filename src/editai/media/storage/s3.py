@@ -56,8 +56,10 @@ class S3Store(ObjectStore):
         self._stack: AsyncExitStack | None = None
         self._client: Any = None
         self._lock = asyncio.Lock()
+        # Download URLs carry the address clients use (signed for that host).
+        public = {"endpoint_url": options.public_endpoint_url or options.endpoint_url}
         self._presigner = botocore.session.Session().create_client(
-            "s3", config=Config(**self._config_kwargs()), **self._client_kwargs()
+            "s3", config=Config(**self._config_kwargs()), **(self._client_kwargs() | public)
         )
 
     # --- client ------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 class S3Options:
     bucket: str
     endpoint_url: str | None
+    public_endpoint_url: str | None
     region: str
     access_key_id: str | None
     secret_access_key: str | None
@@ -30,6 +31,7 @@ class S3Options:
         return cls(
             bucket=settings.s3_bucket or "",
             endpoint_url=settings.s3_endpoint_url or None,
+            public_endpoint_url=settings.s3_public_endpoint_url or None,
             region=settings.s3_region,
             access_key_id=settings.s3_access_key_id,
             secret_access_key=secret.get_secret_value() if secret is not None else None,
