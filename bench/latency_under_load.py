@@ -59,7 +59,8 @@ from _common import (
     seed_user,
     sessions_for,
 )
-from editai.media.storage import MediaStorage
+from editai.media.storage import LocalStore
+from editai.media.storage.keys import clip_key
 from throughput import HOST, QUERY, Server, Target, _read_response, wait_ready
 
 TARGET = 2.0
@@ -391,12 +392,14 @@ async def bench(args: argparse.Namespace) -> int:
                         ending=True,
                     )
                     # Control: the same two exports run by this process, not the server.
-                    storage = MediaStorage(tmp / "server" / "media", tmp, "unused")
+                    storage = LocalStore(tmp / "server" / "media", "unused")
                     external_progress = [0.0, 0.0]
                     exports = [
                         asyncio.create_task(
                             external_export(
-                                storage.clip_path(profile.id, profile.project_ids[0], UUID(c)),
+                                storage.resolve(
+                                    clip_key(profile.id, profile.project_ids[0], UUID(c))
+                                ),
                                 tmp / f"external-{i}.mp4",
                                 external_progress,
                                 i,

@@ -90,10 +90,12 @@ async def test_an_app_and_its_worker_see_only_their_own_tests_jobs(
         claimed = [str(job.id) for job in jobs if job.worker_id == worker_id]
         assert claimed == [run.job["id"]], f"{turn} turn: the worker ran another test's jobs"
         (mine,) = jobs
-        stored = env.storage.voiceover_path(
-            uuid.UUID(user.default_profile_id),
-            uuid.UUID(project),
-            uuid.UUID(result_voiceover_id(run)),
+        stored = env.local.resolve(
+            env.storage.voiceover_key(
+                uuid.UUID(user.default_profile_id),
+                uuid.UUID(project),
+                uuid.UUID(result_voiceover_id(run)),
+            )
         )
         assert env.media_files() == [stored]
 

@@ -70,6 +70,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         settings.media_dir.mkdir(parents=True, exist_ok=True)
         settings.temp_root.mkdir(parents=True, exist_ok=True)
         runtime.storage.upload_temp_dir().mkdir(parents=True, exist_ok=True)
+        # Wrong credentials or no bucket: a clear error, and the server does not start.
+        await runtime.storage.store.start()
         if settings.auto_migrate_on_start:
             await migrate.upgrade(runtime.engine)
         await runtime.events.start()
@@ -91,6 +93,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             if worker is not None:
                 await worker.stop()
             await runtime.events.stop()
+            await runtime.storage.store.close()
             if owns_engine:
                 await runtime.engine.dispose()
 
@@ -101,7 +104,12 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             *(graphiql.routes() if graphiql is not None else []),
-            Route("/media/{path:path}", media_endpoint(runtime), methods=["GET", "HEAD"]),
+            # Local storage only: S3 downloads are presigned URLs served by the store.
+            *(
+                [Route("/media/{path:path}", media_endpoint(local), methods=["GET", "HEAD"])]
+                if (local := runtime.storage.local) is not None
+                else []
+            ),
             # Off in production unless enabled or protected by a token: no route at all.
             *([Route("/metrics", metrics_endpoint(runtime))] if settings.metrics else []),
         ],

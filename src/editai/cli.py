@@ -108,6 +108,7 @@ def _worker(args: argparse.Namespace) -> int:
     from editai.db.engine import create_engine
     from editai.jobs.worker import Worker
     from editai.logging import configure_logging
+    from editai.media.storage import StorageConfigError
     from editai.metrics import watch_loop_lag
     from editai.runtime import Runtime
 
@@ -120,6 +121,7 @@ def _worker(args: argparse.Namespace) -> int:
 
         runtime = Runtime(settings, create_engine(settings))
         settings.temp_root.mkdir(parents=True, exist_ok=True)
+        await runtime.storage.store.start()  # wrong credentials: refuse to start
         await runtime.events.start()
         worker = Worker(runtime, concurrency=args.concurrency)
         stop = asyncio.Event()
@@ -137,9 +139,14 @@ def _worker(args: argparse.Namespace) -> int:
             lag.cancel()
             await worker.stop()  # hands running jobs back to the queue
             await runtime.events.stop()
+            await runtime.storage.store.close()
             await runtime.engine.dispose()
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except StorageConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -247,6 +254,34 @@ def _costs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep_media(args: argparse.Namespace) -> int:
+    from editai.db.engine import create_engine
+    from editai.logging import configure_logging
+    from editai.media.sweeper import sweep_orphans
+    from editai.runtime import Runtime
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.logs_as_json)
+
+    async def run() -> int:
+        import editai.db.models  # noqa: F401 - every mapper registered
+
+        runtime = Runtime(settings, create_engine(settings))
+        try:
+            await runtime.storage.store.start()
+            report = await sweep_orphans(runtime, grace_seconds=args.grace_seconds)
+        finally:
+            await runtime.storage.store.close()
+            await runtime.engine.dispose()
+        print(
+            f"scanned {report.scanned} objects, removed {len(report.removed)} orphans, "
+            f"aborted {report.aborted_uploads} incomplete uploads"
+        )
+        return 0
+
+    return asyncio.run(run())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="editai", description="EditAI backend")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -267,6 +302,17 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run a job worker process (scale-out)")
     worker.add_argument("--concurrency", type=int, default=None, help="jobs at once")
     worker.set_defaults(func=_worker)
+
+    sweep = sub.add_parser(
+        "sweep-media", help="remove stored media no row names (older than the grace period)"
+    )
+    sweep.add_argument(
+        "--grace-seconds",
+        type=float,
+        default=None,
+        help="default: EDITAI_MEDIA_ORPHAN_GRACE_SECONDS",
+    )
+    sweep.set_defaults(func=_sweep_media)
 
     export = sub.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     export.add_argument("--output", "-o", default=None)

@@ -15,7 +15,7 @@ from editai.db.tenancy import SessionFactory
 from editai.jobs.events import JobEventBus, create_event_bus
 from editai.jobs.queue import JobQueue
 from editai.media.binaries import Binaries, find_binaries
-from editai.media.storage import MediaStorage
+from editai.media.storage import MediaStorage, build_storage
 from editai.settings import Settings
 
 if TYPE_CHECKING:
@@ -34,11 +34,7 @@ class Runtime:
     def __post_init__(self) -> None:
         self.sessions = SessionFactory(self.engine, self.settings.db_tenant_role)
         self.events = create_event_bus(self.engine.url.render_as_string(hide_password=False))
-        self.storage = MediaStorage(
-            self.settings.media_dir,
-            self.settings.temp_root,
-            self.settings.secret_key.get_secret_value(),
-        )
+        self.storage = build_storage(self.settings)
         self.queue = JobQueue(
             self.sessions,
             self.events,

@@ -6,6 +6,7 @@ import secrets
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -109,6 +110,28 @@ class Settings(BaseSettings):
     ffprobe_path: str | None = None
     max_upload_bytes: int = 4 * 1024**3
     media_url_ttl_seconds: int = 3600
+    # Where media lives: ``local`` (media_root, the embedded default) or ``s3`` (any
+    # S3-compatible store; servers and workers then share nothing but it and PostgreSQL).
+    storage: Literal["local", "s3"] = "local"
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None  # unset: AWS S3 itself
+    # The store's address as clients see it, for download URLs (servers may reach it by an
+    # internal name); unset: s3_endpoint_url.
+    s3_public_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    # Unset: botocore's own chain (AWS_* environment, instance role, web identity).
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    s3_key_prefix: str = ""  # every key under it, e.g. "editai/": several apps, one bucket
+    # Files larger than this go up in parts of this size (S3's minimum part is 5 MiB).
+    s3_multipart_chunk_bytes: int = Field(default=8 * 1024**2, ge=5 * 1024**2)
+    s3_max_attempts: int = Field(default=3, ge=1)  # per request, by the client itself
+    s3_connect_timeout_seconds: float = 5.0
+    s3_read_timeout_seconds: float = 60.0
+    # The sweeper removes objects no row names once they are older than this: longer than
+    # any job runs, so a running job's outputs (stored before its commit) are never taken.
+    media_orphan_grace_seconds: float = Field(default=24 * 3600, ge=60)
 
     # Jobs
     embedded_worker: bool = True
@@ -259,6 +282,8 @@ class Settings(BaseSettings):
             problems.append(
                 "EDITAI_PERSISTED_QUERIES_ONLY=true needs EDITAI_PERSISTED_QUERIES_MANIFEST"
             )
+        if self.storage == "s3" and not self.s3_bucket:
+            problems.append("EDITAI_STORAGE=s3 needs EDITAI_S3_BUCKET")
         if problems:
             raise InsecureSettingsError("; ".join(problems))
 

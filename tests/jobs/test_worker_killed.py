@@ -389,7 +389,8 @@ async def test_a_killed_workers_ffmpeg_dies_and_another_worker_completes_its_ren
     assert clip is not None
     assert clip.status is ClipStatus.READY
     assert clip.media_path is not None
-    probe = await probe_video(runtime.binaries, runtime.storage.resolve(clip.media_path))
+    assert runtime.storage.local is not None
+    probe = await probe_video(runtime.binaries, runtime.storage.local.resolve(clip.media_path))
     assert (probe.width, probe.height) == CUT_SIZE
     assert probe.duration_seconds == pytest.approx(CLIP_SECONDS, abs=0.15)
     # The re-run found nothing of the first attempt still running to kill (the leftover

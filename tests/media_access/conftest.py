@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
 from editai.media.binaries import Binaries, find_binaries
-from editai.media.storage import MediaStorage
+from editai.media.storage import LocalStore, MediaStorage
 from editai.projects.models import Project
 from editai.runtime import Runtime
 from editai.settings import Settings
@@ -157,6 +157,13 @@ class Env:
     @property
     def storage(self) -> MediaStorage:
         return self.runtime.storage
+
+    @property
+    def local(self) -> LocalStore:
+        """The filesystem backend these tests run on (its paths, its signed URLs)."""
+        store = self.runtime.storage.local
+        assert store is not None
+        return store
 
     async def upload(
         self,

@@ -21,8 +21,10 @@ async def test_deleting_projects_and_profiles_removes_their_files(
             result.ok()
             projects[profile, name] = project_id
     # A clip file beside the source, as the jobs write them.
-    clip = env.storage.clip_path(
-        uuid.UUID(kept_profile), uuid.UUID(projects[kept_profile, "one"]), uuid.uuid4()
+    clip = env.local.resolve(
+        env.storage.clip_key(
+            uuid.UUID(kept_profile), uuid.UUID(projects[kept_profile, "one"]), uuid.uuid4()
+        )
     )
     clip.parent.mkdir(parents=True)
     clip.write_bytes(b"clip")
@@ -39,7 +41,7 @@ async def test_deleting_projects_and_profiles_removes_their_files(
     remaining = env.media_files()
     assert len(remaining) == 1
     (survivor,) = remaining
-    relative = env.storage.relative(survivor)
+    relative = env.local.relative(survivor)
     assert relative.startswith(f"{kept_profile}/{projects[kept_profile, 'two']}/source-")
     assert not (env.settings.media_dir / kept_profile / projects[kept_profile, "one"]).exists()
     assert not (env.settings.media_dir / doomed_profile).exists()

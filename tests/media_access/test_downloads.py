@@ -88,7 +88,7 @@ async def test_tampered_or_expired_urls_are_refused(env: Env, samples: Samples) 
     _, other = await uploaded(env, samples)
     query = parse_qs(urlsplit(url).query)
     exp, sig = query["exp"][0], query["sig"][0]
-    expired = env.storage.signed_url(relative, 60, now=time.time() - 3600)
+    expired = env.local.signed_url(relative, 60, now=time.time() - 3600)
 
     refused = [
         f"/media/{relative}",  # unsigned
@@ -115,7 +115,7 @@ async def test_paths_outside_the_media_root_are_never_served(
 ) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("top secret")
-    storage = env.storage
+    storage = env.local
     profile_dir = storage.root / str(uuid.uuid4())
     profile_dir.mkdir(parents=True)
     (profile_dir / "link.mp4").symlink_to(secret)
@@ -203,10 +203,12 @@ async def test_clip_download_url_prefers_the_export(env: Env, samples: Samples) 
     user = await env.api.new_user()
     project_id = await user.create_project("Clips")
     profile_id = uuid.UUID(user.default_profile_id)
-    storage = env.storage
+    storage = env.local
     clip_ids = [uuid.uuid4() for _ in range(3)]
-    rendered = storage.clip_path(profile_id, uuid.UUID(project_id), clip_ids[0])
-    exported = storage.export_path(profile_id, uuid.UUID(project_id), clip_ids[1], uuid.uuid4())
+    rendered = storage.resolve(env.storage.clip_key(profile_id, uuid.UUID(project_id), clip_ids[0]))
+    exported = storage.resolve(
+        env.storage.export_key(profile_id, uuid.UUID(project_id), clip_ids[1], uuid.uuid4())
+    )
     for path, content in ((rendered, samples.video), (exported, samples.video_b)):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)

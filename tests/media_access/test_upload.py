@@ -40,7 +40,7 @@ async def test_upload_stores_probes_and_records(env: Env, samples: Samples) -> N
     assert (profile_dir, project_dir) == (user.default_profile_id, project_id)
     assert name.startswith("source-")
     assert name.endswith(".mp4")
-    stored = env.storage.resolve(row.source_path)
+    stored = env.local.resolve(row.source_path)
     assert stored.read_bytes() == samples.video
     assert env.media_files() == [stored]
     assert env.upload_temp_files() == []
@@ -60,13 +60,13 @@ async def test_replacing_the_source_removes_the_old_file(env: Env, samples: Samp
     user = await env.api.new_user()
     project_id = await user.create_project("Replace")
     (await env.upload(user, project_id, samples.video)).ok()
-    first = env.storage.resolve((await env.project_row(project_id)).source_path or "")
+    first = env.local.resolve((await env.project_row(project_id)).source_path or "")
 
     result = await env.upload(user, project_id, samples.video_b, filename="second.mp4")
 
     video = result.ok()["uploadSourceVideo"]["sourceVideo"]
     assert (video["width"], video["height"], video["filename"]) == (160, 90, "second.mp4")
-    second = env.storage.resolve((await env.project_row(project_id)).source_path or "")
+    second = env.local.resolve((await env.project_row(project_id)).source_path or "")
     assert second != first
     assert not first.exists()
     assert env.media_files() == [second]
@@ -117,7 +117,7 @@ async def test_a_rejected_replacement_keeps_the_current_source(env: Env, samples
 
     after = await env.project_row(project_id)
     assert after.source_path == before.source_path
-    assert env.media_files() == [env.storage.resolve(before.source_path or "")]
+    assert env.media_files() == [env.local.resolve(before.source_path or "")]
 
 
 async def test_foreign_or_unknown_project_is_not_found_and_nothing_is_stored(

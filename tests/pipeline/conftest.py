@@ -26,7 +26,7 @@ from editai.clips.models import Clip
 from editai.jobs.models import Job
 from editai.media.binaries import Binaries
 from editai.media.ffmpeg import run_ffmpeg
-from editai.media.storage import MediaStorage
+from editai.media.storage import LocalStore, MediaStorage
 from editai.runtime import Runtime
 from editai.settings import Settings
 from tests.api import Api, GraphQLResult, TestUser
@@ -105,6 +105,13 @@ class Env:
     @property
     def storage(self) -> MediaStorage:
         return self.runtime.storage
+
+    @property
+    def local(self) -> LocalStore:
+        """The filesystem backend these tests run on (its paths, its signed URLs)."""
+        store = self.runtime.storage.local
+        assert store is not None
+        return store
 
     def media_files(self) -> list[Path]:
         return files_under(self.settings.media_dir)

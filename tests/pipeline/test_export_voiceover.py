@@ -56,7 +56,7 @@ async def add_voiceover(
     """A voice-over as the synthesize job stores it: audio at the storage's path, one row."""
     voiceover_id = uuid.uuid4()
     profile, project = uuid.UUID(profile_id), uuid.UUID(project_id)
-    path = env.storage.voiceover_path(profile, project, voiceover_id)
+    path = env.local.resolve(env.storage.voiceover_key(profile, project, voiceover_id))
     path.parent.mkdir(parents=True, exist_ok=True)
     a, b = VOICE_SPEECH
     expr = f"0.25*sin(2*PI*{VOICE_HZ}*t)*between(t,{a},{b})"
@@ -74,7 +74,7 @@ async def add_voiceover(
                 voice_id="test",
                 characters=16,
                 duration_seconds=VOICE_SECONDS,
-                media_path=env.storage.relative(path),
+                media_path=env.local.relative(path),
                 size_bytes=path.stat().st_size,
                 words=WORDS,
                 timings_from_provider=True,
@@ -237,7 +237,7 @@ async def test_voiceover_deleted_before_the_job_runs_fails_readably(
         profile = uuid.UUID(user.default_profile_id)
         async with env.runtime.sessions.tenant_transaction(profile, None) as session:
             await session.execute(delete(Voiceover).where(Voiceover.id == uuid.UUID(voice.id)))
-        await env.storage.remove_file(env.storage.relative(voice.path))
+        await env.storage.remove_file(env.local.relative(voice.path))
 
         worker = Worker(env.runtime)
         await worker.start()

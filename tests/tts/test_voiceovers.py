@@ -71,8 +71,10 @@ async def test_local_voiceover_end_to_end(
         ranged = await env.client.get(got["downloadUrl"], headers={"Range": "bytes=0-99"})
         assert (ranged.status_code, len(ranged.content)) == (206, 100)
 
-        stored = env.storage.voiceover_path(
-            *(uuid.UUID(i) for i in (user.default_profile_id, project, voiceover_id))
+        stored = env.local.resolve(
+            env.storage.voiceover_key(
+                *(uuid.UUID(i) for i in (user.default_profile_id, project, voiceover_id))
+            )
         )
         assert env.media_files() == [stored]
         assert env.temp_files() == []

@@ -18,7 +18,6 @@ import uuid
 from editai.clips.repository import ClipRepository
 from editai.jobs.models import JobKind
 from editai.jobs.registry import JobContext, JobFailedError, JobResult, task
-from editai.media.files import move_into_place
 from editai.projects.repository import ProjectRepository
 from editai.projects.source import load_source
 from editai.reframe.render import render_clip
@@ -70,9 +69,8 @@ async def recut_clip(ctx: JobContext) -> JobResult:
     except ValueError as exc:
         raise JobFailedError(str(exc)) from exc
     storage = ctx.runtime.storage
-    target = storage.clip_path(ctx.profile_id, source.project_id, clip_id, ctx.job.id)
-    size = await move_into_place(out, target)
-    relative = storage.relative(target)
+    relative = storage.clip_key(ctx.profile_id, source.project_id, clip_id, ctx.job.id)
+    size = await storage.publish(out, relative)
     async with ctx.transaction() as session:
         repo = ClipRepository(session)
         # Read before the update, which does not refresh it: ``current.media_path`` stays
@@ -90,7 +88,7 @@ async def recut_clip(ctx: JobContext) -> JobResult:
             current is None and await ProjectRepository(session).get(source.project_id) is None
         )
     if project_gone:
-        # The move above re-created its folder: remove that, not only the file.
+        # The store above re-created its folder: remove that, not only the file.
         await storage.remove_project(ctx.profile_id, source.project_id)
         raise JobFailedError(CLIP_GONE)
     if not applied:

@@ -10,8 +10,6 @@ a silent surprise); one deleted while the job runs no longer matters.
 
 from __future__ import annotations
 
-import asyncio
-import shutil
 import uuid
 from typing import Any
 
@@ -25,9 +23,8 @@ from editai.jobs.registry import JobContext, JobFailedError, JobResult, task
 from editai.media.analysis import SpanScore, analyze
 from editai.media.export import export_clip
 from editai.media.ffmpeg import FFmpegError, keyframe_at_or_before, probe_json
-from editai.media.files import move_into_place
 from editai.media.render import needs_reencode
-from editai.media.storage import StoragePathError
+from editai.media.storage import ObjectMissing, StoragePathError
 from editai.media.voiceover_mix import VoiceoverMix, words_from_json
 from editai.media.windows import choose_windows
 from editai.projects.repository import ProjectRepository
@@ -123,16 +120,17 @@ async def generate_raw_clips(ctx: JobContext) -> JobResult:
         rendered.append((clip_id, index, start, min(start + actual, source.duration)))
 
     targets = {
-        clip_id: storage.clip_path(ctx.profile_id, source.project_id, clip_id)
+        clip_id: storage.clip_key(ctx.profile_id, source.project_id, clip_id)
         for clip_id, *_ in rendered
     }
+    # Stored before the transaction below: a committed clip always has its object.
     sizes = {
-        clip_id: await move_into_place(ctx.temp_dir / f"{clip_id}.mp4", target)
+        clip_id: await storage.publish(ctx.temp_dir / f"{clip_id}.mp4", target)
         for clip_id, target in targets.items()
     }
     async with ctx.transaction() as session:
         if await ProjectRepository(session).get(source.project_id) is None:
-            # The moves above re-created its folder: remove that, not only the files.
+            # The stores above re-created its folder/prefix: remove it all, not only these.
             await storage.remove_project(ctx.profile_id, source.project_id)
             raise JobFailedError("The project was deleted while its clips were being made")
         repo = ClipRepository(session)
@@ -152,7 +150,7 @@ async def generate_raw_clips(ctx: JobContext) -> JobResult:
                     layout=layout,
                     multiple_faces=multiple_faces,
                     status=ClipStatus.READY,
-                    media_path=storage.relative(targets[clip_id]),
+                    media_path=targets[clip_id],
                     size_bytes=sizes[clip_id],
                 )
             )
@@ -172,9 +170,8 @@ async def _voiceover(ctx: JobContext, spec: dict[str, Any] | None) -> VoiceoverM
         raise JobFailedError(VOICEOVER_GONE)
     copy = ctx.temp_dir / f"voiceover-{spec['id']}.m4a"
     try:
-        source = ctx.runtime.storage.resolve(spec["media_path"])
-        await asyncio.to_thread(shutil.copyfile, source, copy)
-    except (FileNotFoundError, StoragePathError) as exc:
+        await ctx.runtime.storage.fetch(spec["media_path"], copy)
+    except (ObjectMissing, FileNotFoundError, StoragePathError) as exc:
         raise JobFailedError(VOICEOVER_GONE) from exc
     return VoiceoverMix(
         path=copy,
@@ -209,7 +206,7 @@ async def export_clips(ctx: JobContext) -> JobResult:
         try:
             await export_clip(
                 ctx.runtime.binaries,
-                storage.resolve(clip.media_path),
+                await storage.readable_path(clip.media_path, ctx.temp_dir),
                 out,
                 height=int(payload["height"]),
                 subtitle_text=payload.get("subtitle_text"),
@@ -220,14 +217,13 @@ async def export_clips(ctx: JobContext) -> JobResult:
                 voiceover=voiceover,
                 captions=None if captions is None else captions.for_clip(clip),
             )
-        except FFmpegError:
+        except (FFmpegError, ObjectMissing):  # ObjectMissing: fetching it from S3
             async with ctx.transaction() as session:
                 if await ClipRepository(session).get(clip.id) is None:
                     continue  # deleted meanwhile, its file with it
             raise
-        target = storage.export_path(ctx.profile_id, clip.project_id, clip.id, ctx.job.id)
-        size = await move_into_place(out, target)
-        exported[clip.id] = (storage.relative(target), size)
+        target = storage.export_key(ctx.profile_id, clip.project_id, clip.id, ctx.job.id)
+        exported[clip.id] = (target, await storage.publish(out, target))
 
     used_media = {clip.id: clip.media_path for clip in todo}
     replaced: list[str] = []

@@ -29,6 +29,7 @@ from editai.jobs.queue import BeforeCommit, ClaimedJob
 from editai.jobs.registry import JobContext, JobFailedError, TaskHandler, handlers
 from editai.logging import bound_context, get_logger
 from editai.media.ffmpeg import FFmpegError
+from editai.media.storage import StorageUnavailable
 from editai.metrics import observe_job
 from editai.runtime import Runtime
 
@@ -444,4 +445,6 @@ def _readable(exc: Exception) -> str:
         return f"FFmpeg failed: {exc}"
     if isinstance(exc, ProviderError):  # written to be shown: no keys, no bodies
         return exc.message
+    if isinstance(exc, StorageUnavailable):  # written to be shown: no keys, no secrets
+        return str(exc)
     return f"Internal error while running the job ({type(exc).__name__})"

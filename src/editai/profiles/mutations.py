@@ -77,5 +77,5 @@ class ProfileMutation:
         async with info.context.unit_of_work():
             deleted = await _service(info).delete(profile_id)
         # Files go once the rows are gone for good (after the commit).
-        await runtime.storage.remove_profile(deleted)
+        await runtime.storage.after_commit(runtime.storage.remove_profile(deleted))
         return strawberry.ID(str(deleted))

@@ -57,7 +57,8 @@ class ProjectMutation:
                 project_id, jobs=info.context.job_service(session)
             )
         # Files go once the rows are gone for good (after the commit).
-        await info.context.services.storage.remove_project(profile.profile_id, deleted)
+        storage = info.context.services.storage
+        await storage.after_commit(storage.remove_project(profile.profile_id, deleted))
         return strawberry.ID(str(deleted))
 
     @strawberry.mutation(

@@ -13,7 +13,8 @@ from editai.projects.repository import ProjectRepository
 @dataclass(frozen=True, slots=True)
 class SourceVideo:
     project_id: uuid.UUID
-    path: Path
+    key: str
+    path: Path  # a local file FFmpeg reads (fetched into the job's temp dir from S3)
     duration: float
     width: int
     height: int
@@ -33,7 +34,8 @@ async def load_source(ctx: JobContext) -> SourceVideo:
         raise JobFailedError("The project has no source video")
     return SourceVideo(
         project_id=project.id,
-        path=ctx.runtime.storage.resolve(project.source_path),
+        key=project.source_path,
+        path=await ctx.runtime.storage.readable_path(project.source_path, ctx.temp_dir),
         duration=project.source_duration_seconds,
         width=project.source_width or 0,
         height=project.source_height or 0,

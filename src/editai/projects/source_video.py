@@ -1,9 +1,10 @@
-"""Uploading a project's source video: copy into place, probe, record (one unit of work).
+"""Uploading a project's source video: stage, probe, store, record (one unit of work).
 
-The server builds every path: the uploaded bytes go to a temp name in the project's
-directory, are probed there, and are renamed (atomically) to ``source-<uuid>.<ext>``,
-the extension coming from the probed container. The client's filename is kept for
-display only; it never reaches the filesystem.
+The server builds every key: the uploaded bytes are copied (with the size cap) to a
+staging file — in the project's directory on local disk, in the temp dir for S3 — and
+probed there; then stored as ``source-<uuid>.<ext>`` (an atomic rename on disk, a
+multipart upload into S3, aborted on failure), the extension coming from the probed
+container. The client's filename is kept for display only; it never reaches a key.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from typing import BinaryIO
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from editai.db.base import utcnow
-from editai.errors import BadUserInput, NotFound
+from editai.errors import BadUserInput, NotFound, ServiceUnavailable
 from editai.logging import get_logger
 from editai.media.ffmpeg import InvalidMediaError, probe_video
-from editai.media.storage import StoragePathError
+from editai.media.storage import StoragePathError, StorageUnavailable
 from editai.projects.models import Project
 from editai.projects.repository import ProjectRepository
 from editai.projects.service import ProjectService
@@ -114,7 +115,8 @@ class SourceVideoService:
         self.max_bytes = runtime.settings.max_upload_bytes
         self.quota = StorageQuota(session, runtime.settings.profile_storage_quota_bytes)
         self.repo = ProjectRepository(session)
-        self._written: Path | None = None
+        self._staged: Path | None = None
+        self._written: str | None = None  # the stored key, until the commit
 
     async def replace(
         self, project_id: uuid.UUID, source: BinaryIO, filename: str | None
@@ -131,13 +133,12 @@ class SourceVideoService:
         self, project: Project, source: BinaryIO, filename: str | None
     ) -> SourceVideoChange:
         assert project.profile_id is not None
-        folder = self.storage.project_dir(project.profile_id, project.id)
-        self._written = folder / f".upload-{uuid.uuid4().hex}.part"
+        self._staged = self.storage.staging_file(project.profile_id, project.id)
         # The quota's room counts the source this upload replaces as freed.
         freed = project.source_size_bytes or 0
         cap, used = await self.quota.upload_cap(self.max_bytes, freed)
         try:
-            size = await asyncio.to_thread(_copy_capped, source, self._written, cap)
+            size = await asyncio.to_thread(_copy_capped, source, self._staged, cap)
         except UploadTooLarge as exc:
             if exc.size > self.max_bytes or self.quota.quota is None:
                 raise BadUserInput(
@@ -149,15 +150,19 @@ class SourceVideoService:
             raise BadUserInput("The file is empty", field="file")
         await self.quota.check_upload(size, freed)
         try:
-            probe = await probe_video(self.runtime.binaries, self._written)
+            probe = await probe_video(self.runtime.binaries, self._staged)
         except InvalidMediaError as exc:
             raise BadUserInput(f"The file is not a decodable video: {exc}", field="file") from None
 
-        final = self.storage.source_path(
+        final = self.storage.source_key(
             project.profile_id, project.id, suffix_for(probe.format_name)
         )
-        await asyncio.to_thread(os.replace, self._written, final)
-        self._written = final
+        self._written = final  # set first: a store that failed half-way is cleaned too
+        try:
+            await self.storage.publish(self._staged, final, multipart=True)
+        except StorageUnavailable as exc:
+            raise ServiceUnavailable(f"The video could not be stored: {exc}") from None
+        self._staged = None
 
         # Re-read under a row lock: of two concurrent uploads, each replaces what the
         # other committed, so every superseded file is removed by exactly one of them.
@@ -165,7 +170,7 @@ class SourceVideoService:
         if locked is None:
             raise NotFound("Project not found")  # deleted meanwhile
         replaced = locked.source_path
-        locked.source_path = self.storage.relative(final)
+        locked.source_path = final
         locked.source_filename = display_filename(filename)
         locked.source_duration_seconds = probe.duration_seconds
         locked.source_width = probe.width
@@ -181,10 +186,17 @@ class SourceVideoService:
         return SourceVideoChange(locked, locked.source_path, replaced)
 
     async def discard(self) -> None:
-        """Remove the file this upload wrote (the transaction did not commit)."""
+        """Remove what this upload wrote (the transaction did not commit)."""
+        staged, self._staged = self._staged, None
         written, self._written = self._written, None
+        if staged is not None:
+            await asyncio.to_thread(_unlink, staged)
         if written is not None:
-            await asyncio.to_thread(_unlink, written)
+            try:
+                await self.storage.remove_file(written)
+            except StorageUnavailable:
+                # The store is down: the object, if any, has no row; the sweeper takes it.
+                log.warning("could not remove an uncommitted upload", key=written)
 
     async def remove_replaced(self, change: SourceVideoChange) -> None:
         """After the commit: the previous source file is no longer referenced."""
@@ -192,5 +204,5 @@ class SourceVideoService:
             return
         try:
             await self.storage.remove_file(change.replaced)
-        except (OSError, StoragePathError):
+        except (OSError, StoragePathError, StorageUnavailable):
             log.warning("could not remove the replaced source video", path=change.replaced)

@@ -80,7 +80,7 @@ class Project:
             video_codec=m.source_video_codec,
             audio_codec=m.source_audio_codec,
             codecs=codecs,
-            download_url=download_url(info.context.services, m.source_path),
+            download_url=download_url(info.context.services, m.source_path, m.source_filename),
         )
 
     # Plain functions, not coroutines: see ``when_loaded``.

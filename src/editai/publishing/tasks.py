@@ -115,7 +115,7 @@ class Publisher:
         media = next((r.media for r in rows if r.media is not None), None)
         if media is None:
             try:
-                path = self.ctx.runtime.storage.resolve(relative)
+                path = await self.ctx.runtime.storage.readable_path(relative, self.ctx.temp_dir)
                 media = await self.client.upload(path, f"{clip_id}.mp4")
             except FileNotFoundError:
                 if await self.clip_file(clip_id) is None:

@@ -82,10 +82,7 @@ async def transcribe_source(
         project = await ProjectRepository(session).get(source.project_id)
         if project is None:
             raise JobFailedError("The project was deleted while it was being transcribed")
-        if (
-            not project.source_path
-            or ctx.runtime.storage.resolve(project.source_path) != source.path
-        ):
+        if project.source_path != source.key:
             raise JobFailedError("The source video was replaced while it was being transcribed")
         await TranscriptRepository(session).replace(
             source.project_id,

@@ -46,5 +46,6 @@ class TtsMutation:
         async with info.context.unit_of_work(voiceover_target(voiceover_id)) as session:
             deleted = await VoiceoverService(session, info.context.settings).delete(voiceover_id)
         # The file goes once the row is gone for good (after the commit).
-        await info.context.services.storage.remove_file(deleted.media_path)
+        storage = info.context.services.storage
+        await storage.after_commit(storage.remove_file(deleted.media_path))
         return strawberry.ID(str(deleted.id))

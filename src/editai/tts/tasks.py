@@ -10,7 +10,6 @@ import uuid
 from editai.costs.service import CostRecorder
 from editai.jobs.models import JobKind
 from editai.jobs.registry import JobContext, JobFailedError, JobResult, task
-from editai.media.files import move_into_place
 from editai.projects.repository import ProjectRepository
 from editai.tts.audio import audio_duration, to_m4a
 from editai.tts.models import Voiceover
@@ -65,11 +64,11 @@ async def synthesize_voiceover(ctx: JobContext) -> JobResult:
     )
     await ctx.report_progress(0.9)
 
-    target = storage.voiceover_path(ctx.profile_id, project_id, voiceover_id)
-    size = await move_into_place(out, target)
+    target = storage.voiceover_key(ctx.profile_id, project_id, voiceover_id)
+    size = await storage.publish(out, target)
     async with ctx.transaction() as session:
         if await ProjectRepository(session).get(project_id) is None:
-            # The move above re-created its folder: remove that, not only the file.
+            # The store above re-created its folder: remove that, not only the file.
             await storage.remove_project(ctx.profile_id, project_id)
             raise JobFailedError("The project was deleted while its voice-over was being made")
         repo = VoiceoverRepository(session)
@@ -86,7 +85,7 @@ async def synthesize_voiceover(ctx: JobContext) -> JobResult:
                     if speech.billed_characters is None
                     else speech.billed_characters,
                     duration_seconds=round(duration, 3),
-                    media_path=storage.relative(target),
+                    media_path=target,
                     size_bytes=size,
                     words=[w.as_json() for w in words],
                     timings_from_provider=from_provider,

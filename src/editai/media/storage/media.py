@@ -1,0 +1,82 @@
+"""MediaStorage: what the rest of the server uses. Keys from ids, per-job temp dirs, and
+the chosen backend (local disk or S3) behind the ObjectStore interface."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable
+from pathlib import Path
+
+from editai.logging import get_logger
+from editai.media.storage import keys
+from editai.media.storage.base import ObjectStore, StorageUnavailable, StoredObject
+from editai.media.storage.local import LocalStore
+
+log = get_logger(__name__)
+
+
+class MediaStorage:
+    def __init__(self, store: ObjectStore, temp_root: Path) -> None:
+        self.store = store
+        self.temp_root = temp_root.resolve()
+
+    @property
+    def local(self) -> LocalStore | None:
+        """The filesystem backend when it is the one in use (its /media route serves it)."""
+        return self.store if isinstance(self.store, LocalStore) else None
+
+    # --- keys (see keys.py) --------------------------------------------------------------
+    source_key = staticmethod(keys.source_key)
+    clip_key = staticmethod(keys.clip_key)
+    export_key = staticmethod(keys.export_key)
+    voiceover_key = staticmethod(keys.voiceover_key)
+
+    # --- temp dirs -------------------------------------------------------------------------
+    def job_temp_dir(self, project_id: uuid.UUID | None, job_id: uuid.UUID) -> Path:
+        """Per job, so two jobs of one project never collide."""
+        return self.temp_root / str(project_id or "no-project") / str(job_id)
+
+    def upload_temp_dir(self) -> Path:
+        return self.temp_root / "uploads"
+
+    # --- objects -----------------------------------------------------------------------------
+    def staging_file(self, profile_id: uuid.UUID, project_id: uuid.UUID) -> Path:
+        """Where an upload is written and probed before it is stored."""
+        name = f".upload-{uuid.uuid4().hex}.part"
+        return self.store.staging_file(keys.project_prefix(profile_id, project_id) + name, name)
+
+    async def publish(self, source: Path, key: str, *, multipart: bool = False) -> int:
+        """Store a finished local file under ``key`` (consuming it); returns its size."""
+        return await self.store.put_file(key, source, multipart=multipart)
+
+    async def fetch(self, key: str, target: Path) -> None:
+        await self.store.fetch(key, target)
+
+    async def readable_path(self, key: str, work_dir: Path) -> Path:
+        return await self.store.readable_path(key, work_dir)
+
+    async def remove_file(self, key: str | None) -> None:
+        if key:
+            await self.store.delete(key)
+
+    async def remove_project(self, profile_id: uuid.UUID, project_id: uuid.UUID) -> None:
+        await self.store.delete_prefix(keys.project_prefix(profile_id, project_id))
+
+    async def remove_profile(self, profile_id: uuid.UUID) -> None:
+        await self.store.delete_prefix(keys.profile_prefix(profile_id))
+
+    async def after_commit(self, removal: Awaitable[None]) -> None:
+        """Run a removal whose rows are already gone: a store that is down then leaves
+        orphans for the sweeper (media/sweeper.py) instead of failing a done deletion."""
+        try:
+            await removal
+        except StorageUnavailable as exc:
+            log.warning("media left for the orphan sweeper", error=str(exc))
+
+    async def list(self, prefix: str = "") -> list[StoredObject]:
+        return await self.store.list(prefix)
+
+    def download_url(
+        self, key: str, ttl_seconds: int, *, now: float | None = None, filename: str | None = None
+    ) -> str:
+        return self.store.download_url(key, ttl_seconds, now=now, filename=filename)
