@@ -48,6 +48,7 @@ from uuid import UUID
 
 import httpx
 
+import editai
 from _common import (
     machine_note,
     make_settings,
@@ -61,7 +62,9 @@ from _common import (
 )
 from editai.media.storage import LocalStore
 from editai.media.storage.keys import clip_key
-from throughput import HOST, QUERY, Server, Target, _read_response, wait_ready
+from throughput import HOST, QUERIES, Server, Target, _read_response, wait_ready
+
+QUERY = QUERIES["flat"]
 
 TARGET = 2.0
 WARMUP = 50
@@ -168,7 +171,9 @@ def start_server(database_url: str, tmp: Path, log_level: str) -> Server:
     if not line.startswith("PORT "):
         process.kill()
         raise SystemExit(f"server did not start:\n{log_path.read_text()}")
-    return Server("graphql", process, int(line.split()[1]), log_path)
+    return Server(
+        "graphql", "graphql", process, int(line.split()[1]), Path(editai.__file__), log_path
+    )
 
 
 async def external_export(source: Path, out: Path, progress: list[float], index: int) -> None:
@@ -203,7 +208,7 @@ def percentile(values: list[float], q: float) -> float:
 async def latencies(target: Target, count: int) -> list[float]:
     """``count`` requests back to back on one keep-alive connection; ms each."""
     request = target.raw_request()
-    reader, writer = await asyncio.open_connection(HOST, target.port)
+    reader, writer = await asyncio.open_connection(HOST, target.server.port)
     measured: list[float] = []
     try:
         for _ in range(count):
@@ -336,8 +341,7 @@ async def bench(args: argparse.Namespace) -> int:
                     assert len(clip_ids) == 2, clip_ids
 
                     target = Target(
-                        "graphql",
-                        server.port,
+                        server,
                         "POST",
                         "/graphql",
                         headers,
