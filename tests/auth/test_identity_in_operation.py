@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -23,6 +24,7 @@ from editai.db.tenancy import SessionFactory, TenancyViolation, enter_profile, s
 from editai.profiles.repository import AccountRepository
 from editai.settings import Settings
 from tests.api import Api
+from tests.conftest import make_settings
 
 if TYPE_CHECKING:  # imported, the class would be collected as a test
     from tests.api import TestUser
@@ -34,6 +36,14 @@ CREATE_PROJECT = "mutation($n: String!) { createProject(input: {name: $n}) { id 
 @pytest.fixture
 def backend() -> str:
     return "postgres"
+
+
+@pytest.fixture
+def settings(engine: AsyncEngine, run_dir: Path) -> Settings:
+    """No embedded worker: its claim polls run on the same engine and would be counted
+    among a request's statements whenever one fell inside the request."""
+    url = engine.url.render_as_string(hide_password=False)
+    return make_settings(run_dir, url, embedded_worker=False)
 
 
 async def _user_with_two_profiles(api: Api) -> tuple[TestUser, str, str]:

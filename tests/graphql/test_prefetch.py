@@ -14,6 +14,7 @@ import contextlib
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,8 +25,10 @@ from editai.clips.models import Clip
 from editai.db.tenancy import SessionFactory
 from editai.projects import prefetch
 from editai.segments.models import Segment, SegmentKind
+from editai.settings import Settings
 from tests.api import Api
 from tests.api import TestUser as ApiUser
+from tests.conftest import make_settings
 
 NESTED = """{ projects(first: 20) { edges { node { id name
     clips(first: 2) { edges { node { id startSeconds status } } pageInfo { hasNextPage } }
@@ -93,6 +96,14 @@ async def _seed(api: Api, sessions: SessionFactory, projects: int) -> ApiUser:
                     )
                 )
     return user
+
+
+@pytest.fixture
+def settings(engine: AsyncEngine, run_dir: Path) -> Settings:
+    """No embedded worker: its claim polls run on the same engine and would be counted
+    among a request's statements whenever one fell inside the request."""
+    url = engine.url.render_as_string(hide_password=False)
+    return make_settings(run_dir, url, embedded_worker=False)
 
 
 @contextlib.contextmanager
