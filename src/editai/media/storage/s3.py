@@ -31,6 +31,7 @@ from editai.media.storage.base import (
 )
 from editai.media.storage.keys import checked_key
 from editai.media.storage.s3_settings import S3Options
+from editai.media.storage.s3_upload import S3StreamingUpload
 
 READ_CHUNK_BYTES = 1024 * 1024
 DELETE_BATCH = 1000  # the most one DeleteObjects request takes
@@ -130,6 +131,15 @@ class S3Store(ObjectStore):
         return StorageUnavailable(f"The media store failed while {doing}: {detail}")
 
     # --- ObjectStore -----------------------------------------------------------------------
+    def streaming_upload(self) -> S3StreamingUpload:
+        return S3StreamingUpload(
+            self._s3,
+            self.bucket,
+            self._key,
+            self.options.multipart_chunk_bytes,
+            self._unavailable,
+        )
+
     def staging_file(self, key: str, name: str) -> Path:
         return self.temp_root / "uploads" / name
 
