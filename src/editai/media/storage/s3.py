@@ -245,9 +245,12 @@ class S3Store(ObjectStore):
     async def abort_uploads(self, full_prefix: str, older_than: float | None = None) -> int:
         """Abort incomplete multipart uploads under ``full_prefix`` (bucket key prefix)."""
         s3 = await self._s3()
-        answer = await s3.list_multipart_uploads(Bucket=self.bucket, Prefix=full_prefix)
+        uploads = []
+        paginator = s3.get_paginator("list_multipart_uploads")  # 1000 a page
+        async for page in paginator.paginate(Bucket=self.bucket, Prefix=full_prefix):
+            uploads += page.get("Uploads", [])
         aborted = 0
-        for upload in answer.get("Uploads", []):
+        for upload in uploads:
             started = upload.get("Initiated")
             if older_than is not None and started is not None and started.timestamp() > older_than:
                 continue
