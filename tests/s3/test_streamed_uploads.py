@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -21,12 +23,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from editai.media.binaries import Binaries
 from editai.media.ffmpeg import run_ffmpeg
+from editai.media.storage import s3_upload
+from editai.media.storage.s3 import S3Store
+from editai.media.storage.s3_settings import S3Options
 from editai.media.storage.s3_upload import STAGING_FOLDER
 from tests import api
+from tests.conftest import make_settings
 from tests.fakes.server import serve_app
 from tests.pipeline.conftest import UPLOAD
 from tests.s3.client import keys_in, open_uploads
-from tests.s3.conftest import open_s3_env
+from tests.s3.conftest import open_s3_env, s3_settings
 from tests.s3.seaweed import SeaweedS3
 
 PART = 5 * 1024 * 1024  # the smallest part S3 takes
@@ -252,3 +258,35 @@ async def test_refused_streamed_uploads_leave_nothing(
             assert open_uploads(s3, bucket) == []
             assert keys_in(s3, bucket) == []
             assert env.temp_files() == []
+
+
+async def test_large_uploads_are_moved_by_ranged_part_copies(
+    seaweed: SeaweedS3, bucket: str, s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past CopyObject's 5 GB the move is UploadPartCopy of ranges; the limit is lowered
+    here so a few MiB take that path. Under a key prefix, the staging key is too."""
+    monkeypatch.setattr(s3_upload, "COPY_OBJECT_MAX_BYTES", 0)
+    monkeypatch.setattr(s3_upload, "COPY_PART_BYTES", PART)
+    settings = make_settings(
+        tmp_path,
+        "sqlite+aiosqlite://",
+        **s3_settings(seaweed, bucket, s3_multipart_chunk_bytes=PART, s3_key_prefix="tenant-a"),
+    )
+    store = S3Store(S3Options.from_settings(settings), tmp_path / "tmp")
+    await store.start()
+    try:
+        upload = store.streaming_upload()
+        assert upload.staging_key.startswith(f"tenant-a/{STAGING_FOLDER}")
+        content = os.urandom(2 * PART + 12345)
+        for start in range(0, len(content), CHUNK):
+            await upload.write(content[start : start + CHUNK])
+        assert upload.parts_sent == 1  # the second is in flight: at most one at a time
+        final = f"{uuid.uuid4()}/{uuid.uuid4()}/source-{uuid.uuid4().hex}.mp4"
+        assert await upload.store_as(final) == len(content)
+        assert keys_in(s3, bucket) == [f"tenant-a/{final}"]
+        assert s3.get_object(Bucket=bucket, Key=f"tenant-a/{final}")["Body"].read() == content
+        assert open_uploads(s3, bucket) == []
+        await upload.discard()  # stored: nothing to undo
+        assert keys_in(s3, bucket) == [f"tenant-a/{final}"]
+    finally:
+        await store.close()

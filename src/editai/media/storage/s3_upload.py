@@ -66,7 +66,8 @@ class S3StreamingUpload(StreamingUpload):
         self._buffer += data
         self.size += len(data)
         while len(self._buffer) >= self.part_bytes:
-            part = bytes(self._buffer[: self.part_bytes])
+            with memoryview(self._buffer) as view:
+                part = bytes(view[: self.part_bytes])  # one copy, not two
             del self._buffer[: self.part_bytes]
             await self._send(part)
 
