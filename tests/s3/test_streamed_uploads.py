@@ -27,12 +27,13 @@ from editai.media.storage import s3_upload
 from editai.media.storage.s3 import S3Store
 from editai.media.storage.s3_settings import S3Options
 from editai.media.storage.s3_upload import STAGING_FOLDER
+from editai.media.sweeper import sweep_orphans
 from tests import api
 from tests.conftest import make_settings
 from tests.fakes.server import serve_app
 from tests.pipeline.conftest import UPLOAD
-from tests.s3.client import keys_in, open_uploads
-from tests.s3.conftest import open_s3_env, s3_settings
+from tests.s3.client import keys_in, open_uploads, sync_client
+from tests.s3.conftest import new_bucket, open_s3_env, s3_settings
 from tests.s3.seaweed import SeaweedS3
 
 PART = 5 * 1024 * 1024  # the smallest part S3 takes
@@ -119,9 +120,18 @@ class SlowBody:
     """The body in chunks; once ``pause_after`` bytes of the file are out, it waits until
     a part is in the store before it sends more (the body is then still arriving)."""
 
-    def __init__(self, head: bytes, video: bytes, tail: bytes, s3: Any, bucket: str) -> None:
+    def __init__(
+        self,
+        head: bytes,
+        video: bytes,
+        tail: bytes,
+        s3: Any,
+        bucket: str,
+        then: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.head, self.video, self.tail = head, video, tail
         self.s3, self.bucket = s3, bucket
+        self.then = then  # run once a part is in the store
         self.sent = 0  # bytes of the file handed to the server
         self.parts_seen_at: int | None = None  # how much of the file was out then
 
@@ -131,6 +141,8 @@ class SlowBody:
             if self.parts_seen_at is None and self.sent > PART + CHUNK:
                 await parts_in_store(self.s3, self.bucket)
                 self.parts_seen_at = self.sent
+                if self.then is not None:
+                    await self.then()
             chunk = self.video[start : start + CHUNK]
             self.sent += len(chunk)
             yield chunk
@@ -258,6 +270,46 @@ async def test_refused_streamed_uploads_leave_nothing(
             assert open_uploads(s3, bucket) == []
             assert keys_in(s3, bucket) == []
             assert env.temp_files() == []
+
+
+async def test_the_store_down_mid_body_stops_the_upload(
+    engine: AsyncEngine, tmp_path: Path, own_store: SeaweedS3
+) -> None:
+    """A part that cannot be stored ends the request while the body is still arriving:
+    503, INTERNAL_SERVER_ERROR, retryable. The abort cannot reach a store that is down:
+    the sweeper removes the incomplete upload once the store is back."""
+    bucket = new_bucket(own_store)
+    client: Any = sync_client(own_store.endpoint)
+    settings = {"s3_multipart_chunk_bytes": PART, "s3_connect_timeout_seconds": 1.0}
+    async with open_s3_env(engine, tmp_path, own_store, bucket, **settings) as env:
+        user = await env.api.new_user()
+        project = await user.create_project("Down mid-body")
+        content = os.urandom(8 * PART)  # a part failing surfaces by the next one at the latest
+        head, tail = multipart(project, "down.avi")
+        body = SlowBody(
+            head, content, tail, client, bucket, then=lambda: asyncio.to_thread(own_store.stop)
+        )
+        length = len(head) + len(content) + len(tail)
+        response = await env.client.post(
+            "/graphql", content=body.__aiter__(), headers=headers(user, length)
+        )
+        assert response.status_code == 503, response.text
+        [error] = response.json()["errors"]
+        assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "retryable": True}
+        assert error["message"].startswith(
+            "The video could not be stored: The media store failed while storing an upload"
+        ), error
+        assert body.parts_seen_at is not None
+        assert body.sent < len(content)  # stopped mid-body
+        assert env.temp_files() == []
+
+        await asyncio.to_thread(own_store.start)  # same ports and data
+        [left] = open_uploads(client, bucket)
+        assert left.startswith(STAGING_FOLDER)
+        swept = await sweep_orphans(env.runtime, grace_seconds=0, now=time.time() + 60)
+        assert swept.aborted_uploads == 1
+        assert open_uploads(client, bucket) == []
+        assert keys_in(client, bucket) == []
 
 
 async def test_large_uploads_are_moved_by_ranged_part_copies(

@@ -63,6 +63,8 @@ class S3StreamingUpload(StreamingUpload):
         """Take the next bytes of the file; sends a part each time one is full."""
         if self._done:
             raise RuntimeError("the upload is closed")
+        if self._in_flight is not None and self._in_flight.done():
+            await self._wait_in_flight()  # a part that failed stops the body now
         self._buffer += data
         self.size += len(data)
         while len(self._buffer) >= self.part_bytes:
