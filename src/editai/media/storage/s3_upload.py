@@ -6,8 +6,9 @@ known only once the whole file is here. Once the upload is accepted, the multipa
 is completed and moved to its final key with a server-side copy (the bytes never pass
 through this server twice), and the staging object is deleted.
 
-Memory stays bounded: one part is filled while at most one is being sent; a part that is
-full waits for the one in flight (backpressure on the request body, never a queue).
+Memory stays bounded: one part is filled while at most ``PARTS_IN_FLIGHT`` are being
+sent; a part that is full waits for the oldest in flight (backpressure on the request
+body, never an unbounded queue).
 Anything that ends it early (refusal, error, client gone, cancellation) aborts the
 multipart upload, so no incomplete upload and no object is left behind.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -27,6 +29,9 @@ from editai.media.storage.base import StorageUnavailable, StreamingUpload
 STAGING_FOLDER = "uploads/"
 COPY_OBJECT_MAX_BYTES = 5 * 1024**3  # the most one CopyObject takes; beyond, part copies
 COPY_PART_BYTES = 1024**3
+# Two parts sent at once keep the store busy while the next fills (a store round trip
+# per part otherwise stalls the body); memory is (PARTS_IN_FLIGHT + 1) parts at most.
+PARTS_IN_FLIGHT = 2
 
 Client = Callable[[], Awaitable[Any]]
 Failure = Callable[[Exception, str], StorageUnavailable]
@@ -50,21 +55,22 @@ class S3StreamingUpload(StreamingUpload):
         self._buffer = bytearray()
         self._upload_id: str | None = None
         self._parts: list[dict[str, Any]] = []
-        self._in_flight: asyncio.Task[dict[str, Any]] | None = None
+        self._in_flight: deque[asyncio.Task[dict[str, Any]]] = deque()  # oldest first
         self._completed = False  # the staging object exists
         self._done = False  # stored or discarded: nothing more to do
         self.size = 0
 
     @property
-    def parts_sent(self) -> int:
-        return len(self._parts)
+    def parts_started(self) -> int:
+        """Parts handed to the store so far (confirmed or in flight)."""
+        return len(self._parts) + len(self._in_flight)
 
     async def write(self, data: bytes) -> None:
         """Take the next bytes of the file; sends a part each time one is full."""
         if self._done:
             raise RuntimeError("the upload is closed")
-        if self._in_flight is not None and self._in_flight.done():
-            await self._wait_in_flight()  # a part that failed stops the body now
+        while self._in_flight and self._in_flight[0].done():
+            await self._wait_oldest()  # a part that failed stops the body now
         self._buffer += data
         self.size += len(data)
         while len(self._buffer) >= self.part_bytes:
@@ -74,7 +80,8 @@ class S3StreamingUpload(StreamingUpload):
             await self._send(part)
 
     async def _send(self, data: bytes) -> None:
-        await self._wait_in_flight()  # backpressure: one part in flight at most
+        while len(self._in_flight) >= PARTS_IN_FLIGHT:
+            await self._wait_oldest()  # backpressure: the body waits for the store
         try:
             s3 = await self._client()
             if self._upload_id is None:
@@ -82,8 +89,8 @@ class S3StreamingUpload(StreamingUpload):
                 self._upload_id = started["UploadId"]
         except (BotoCoreError, ClientError) as exc:
             raise self._failure(exc, "storing an upload") from exc
-        number = len(self._parts) + 1
-        self._in_flight = asyncio.create_task(self._put_part(s3, number, data))
+        number = len(self._parts) + len(self._in_flight) + 1
+        self._in_flight.append(asyncio.create_task(self._put_part(s3, number, data)))
 
     async def _put_part(self, s3: Any, number: int, data: bytes) -> dict[str, Any]:
         answer = await s3.upload_part(
@@ -95,12 +102,10 @@ class S3StreamingUpload(StreamingUpload):
         )
         return {"PartNumber": number, "ETag": answer["ETag"]}
 
-    async def _wait_in_flight(self) -> None:
-        task, self._in_flight = self._in_flight, None
-        if task is None:
-            return
+    async def _wait_oldest(self) -> None:
+        task = self._in_flight.popleft()
         try:
-            self._parts.append(await task)
+            self._parts.append(await task)  # in part number order, as completing needs
         except (BotoCoreError, ClientError) as exc:
             raise self._failure(exc, "storing an upload") from exc
 
@@ -114,7 +119,8 @@ class S3StreamingUpload(StreamingUpload):
             if self._buffer or self._upload_id is None:  # the last part may be short
                 await self._send(bytes(self._buffer))
                 self._buffer = bytearray()
-            await self._wait_in_flight()
+            while self._in_flight:
+                await self._wait_oldest()
             s3 = await self._client()
             await s3.complete_multipart_upload(
                 Bucket=self.bucket,
@@ -176,9 +182,10 @@ class S3StreamingUpload(StreamingUpload):
             await asyncio.shield(self._remove())
 
     async def _remove(self) -> None:
-        task, self._in_flight = self._in_flight, None
-        if task is not None:
-            task.cancel()  # abort after the last part request ended, or it may survive
+        tasks, self._in_flight = list(self._in_flight), deque()
+        for task in tasks:
+            task.cancel()  # abort after the part requests ended, or one may survive it
+        for task in tasks:
             with contextlib.suppress(BaseException):
                 await task
         s3 = await self._client()
