@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -341,4 +342,45 @@ async def test_large_uploads_are_moved_by_ranged_part_copies(
         await upload.discard()  # stored: nothing to undo
         assert keys_in(s3, bucket) == [f"tenant-a/{final}"]
     finally:
+        await store.close()
+
+
+async def test_a_slow_store_holds_the_body_back(own_store: SeaweedS3, tmp_path: Path) -> None:
+    """Backpressure, not a queue: with the store frozen (SIGSTOP) the parts in flight
+    hang, and the write that fills one more waits for them (the body is not read
+    meanwhile); it goes on once the store does. Memory: the parts in flight plus one."""
+    bucket = new_bucket(own_store)
+    client: Any = sync_client(own_store.endpoint)
+    overrides = {"s3_multipart_chunk_bytes": PART, "s3_read_timeout_seconds": 120.0}
+    settings = make_settings(
+        tmp_path, "sqlite+aiosqlite://", **s3_settings(own_store, bucket, **overrides)
+    )
+    store = S3Store(S3Options.from_settings(settings), tmp_path / "tmp")
+    await store.start()
+    assert own_store.process is not None
+    group = own_store.process.pid
+    part = os.urandom(PART)
+    try:
+        upload = store.streaming_upload()
+        await upload.write(part)  # the multipart upload starts while the store runs
+        os.killpg(group, signal.SIGSTOP)
+        written = 1
+        while True:
+            pending = asyncio.create_task(upload.write(part))
+            done, _ = await asyncio.wait({pending}, timeout=1.0)
+            if not done:
+                break  # held back
+            written += 1
+            assert written <= s3_upload.PARTS_IN_FLIGHT  # never more parts than that out
+        assert upload.parts_in_flight == s3_upload.PARTS_IN_FLIGHT
+        os.killpg(group, signal.SIGCONT)
+        await asyncio.wait_for(pending, WAIT_SECONDS)
+        written += 1
+        final = f"{uuid.uuid4()}/{uuid.uuid4()}/source-{uuid.uuid4().hex}.mp4"
+        assert await upload.store_as(final) == written * PART
+        assert client.head_object(Bucket=bucket, Key=final)["ContentLength"] == written * PART
+        assert keys_in(client, bucket) == [final]
+        assert open_uploads(client, bucket) == []
+    finally:
+        os.killpg(group, signal.SIGCONT)
         await store.close()

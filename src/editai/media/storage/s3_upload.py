@@ -65,6 +65,10 @@ class S3StreamingUpload(StreamingUpload):
         """Parts handed to the store so far (confirmed or in flight)."""
         return len(self._parts) + len(self._in_flight)
 
+    @property
+    def parts_in_flight(self) -> int:
+        return len(self._in_flight)
+
     async def write(self, data: bytes) -> None:
         """Take the next bytes of the file; sends a part each time one is full."""
         if self._done:
@@ -103,11 +107,13 @@ class S3StreamingUpload(StreamingUpload):
         return {"PartNumber": number, "ETag": answer["ETag"]}
 
     async def _wait_oldest(self) -> None:
-        task = self._in_flight.popleft()
+        task = self._in_flight[0]
         try:
             self._parts.append(await task)  # in part number order, as completing needs
         except (BotoCoreError, ClientError) as exc:
             raise self._failure(exc, "storing an upload") from exc
+        finally:
+            self._in_flight.popleft()  # ended, one way or another
 
     async def store_as(self, key: str) -> int:
         """Send the last part, complete, copy to ``key`` and delete the staging object;
