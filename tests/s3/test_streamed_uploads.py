@@ -384,3 +384,7 @@ async def test_a_slow_store_holds_the_body_back(own_store: SeaweedS3, tmp_path: 
     finally:
         os.killpg(group, signal.SIGCONT)
         await store.close()
+        # A weed that was frozen takes its full 15 s grace to stop on SIGTERM; it is this
+        # test's own, so it goes at once.
+        os.killpg(group, signal.SIGKILL)
+        await asyncio.to_thread(own_store.process.wait, 15)
