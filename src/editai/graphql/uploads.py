@@ -6,14 +6,16 @@
 - A cap on the request body: refused on ``Content-Length`` up front, and the bytes
   actually received are counted (chunked bodies), stopping as soon as the cap is passed.
 - File parts spool to anonymous temp files under ``<temp>/uploads`` (memory stays flat;
-  never /tmp, which may be RAM), closed when the request ends.
+  never /tmp, which may be RAM), closed when the request ends. With a store that takes
+  streams (S3), they spool to named files there and stream on into the store as they
+  arrive (``upload_streaming.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from pathlib import Path
-from tempfile import SpooledTemporaryFile
+from tempfile import NamedTemporaryFile, SpooledTemporaryFile
 
 from cross_web import FormData as AdapterFormData
 from cross_web import StarletteRequestAdapter
@@ -25,7 +27,11 @@ from starlette.responses import JSONResponse
 from starlette.types import Message, Receive
 
 from editai.errors import AppError
+from editai.graphql.upload_streaming import StreamedUploadFile
+from editai.media.storage import StreamingUpload
 from editai.metrics import count_errors
+
+StartUpload = Callable[[], StreamingUpload | None]
 
 # Browsers send these cross-site with no preflight (CORS "simple" requests).
 SIMPLE_CONTENT_TYPES = frozenset(
@@ -134,7 +140,8 @@ def capped_receive(receive: Receive, cap: BodyCap) -> Receive:
 
 
 class SpoolingMultiPartParser(MultiPartParser):
-    """Starlette's parser, with file parts spooled to temp files in ``spool_dir``."""
+    """Starlette's parser, with file parts spooled to temp files in ``spool_dir`` and,
+    when ``start_upload`` gives a streaming upload, sent into the store as they arrive."""
 
     def __init__(
         self,
@@ -145,6 +152,7 @@ class SpoolingMultiPartParser(MultiPartParser):
         max_files: int,
         max_fields: int,
         max_part_size: int,
+        start_upload: StartUpload | None = None,
     ) -> None:
         super().__init__(
             headers,
@@ -154,11 +162,29 @@ class SpoolingMultiPartParser(MultiPartParser):
             max_part_size=max_part_size,
         )
         self.spool_dir = spool_dir
+        self.start_upload = start_upload
+        self._streams: list[StreamingUpload] = []
 
     def on_headers_finished(self) -> None:
         super().on_headers_finished()
         upload = self._current_part.file
-        if upload is not None:
+        streamed = self.start_upload() if upload is not None and self.start_upload else None
+        if upload is not None and streamed is not None:
+            # A named file (ffprobe reads it by path), removed when it is closed.
+            named = NamedTemporaryFile(  # noqa: SIM115 - closed with the form
+                dir=self.spool_dir, prefix=".upload-", suffix=".part"
+            )
+            self._files_to_close_on_error[-1].close()
+            self._files_to_close_on_error[-1] = named  # type: ignore[call-overload]
+            self._streams.append(streamed)
+            self._current_part.file = StreamedUploadFile(
+                named,
+                filename=upload.filename,
+                headers=upload.headers,
+                spool_path=Path(named.name),
+                streamed=streamed,
+            )
+        elif upload is not None:
             # Swap the spool file Starlette just made (rolls over into the default temp
             # dir) for one that rolls over into ours; it has received no data yet. It is
             # closed with the form (request.close()).
@@ -169,8 +195,19 @@ class SpoolingMultiPartParser(MultiPartParser):
             self._files_to_close_on_error[-1] = spooled
             upload.file = spooled  # type: ignore[assignment]
 
+    async def parse(self) -> FormData:
+        try:
+            return await super().parse()
+        except BaseException:
+            # Cap passed, client gone, malformed, cancelled: nothing stays in the store.
+            for streamed in self._streams:
+                await streamed.discard()
+            raise
 
-async def parse_multipart_form(request: Request, spool_dir: Path) -> FormData:
+
+async def parse_multipart_form(
+    request: Request, spool_dir: Path, start_upload: StartUpload | None = None
+) -> FormData:
     """Parse a multipart body; the form is kept on the request, so ``request.close()`` closes it."""
     parser = SpoolingMultiPartParser(
         Headers(scope=request.scope),
@@ -179,6 +216,7 @@ async def parse_multipart_form(request: Request, spool_dir: Path) -> FormData:
         max_fields=MAX_FIELDS_PER_REQUEST,
         max_part_size=MAX_FIELD_BYTES,
         spool_dir=spool_dir,
+        start_upload=start_upload,
     )
     try:
         form = await parser.parse()
@@ -191,14 +229,17 @@ async def parse_multipart_form(request: Request, spool_dir: Path) -> FormData:
 class UploadRequestAdapter(StarletteRequestAdapter):
     """strawberry's Starlette adapter, parsing multipart bodies with the spooling parser."""
 
-    def __init__(self, request: Request, spool_dir: Path) -> None:
+    def __init__(
+        self, request: Request, spool_dir: Path, start_upload: StartUpload | None = None
+    ) -> None:
         super().__init__(request)
         self.spool_dir = spool_dir
+        self.start_upload = start_upload
 
     @property
     def starlette_request(self) -> Request:
         return self._request
 
     async def get_form_data(self) -> AdapterFormData:
-        form = await parse_multipart_form(self._request, self.spool_dir)
+        form = await parse_multipart_form(self._request, self.spool_dir, self.start_upload)
         return AdapterFormData(files=form, form=form)

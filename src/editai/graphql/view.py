@@ -48,6 +48,7 @@ from editai.graphql.uploads import (
 from editai.http_errors import error_body, internal_error_response
 from editai.logging import bind_context, get_logger
 from editai.media.downloads import one_expiry_per_request
+from editai.media.storage import StorageUnavailable
 from editai.metrics import count_errors
 from editai.persisted_queries.service import PersistedQueries
 from editai.quotas.uploads import cap_body_to_quota
@@ -94,9 +95,10 @@ class EditAIGraphQL(GraphQL[Context, None]):
         self.max_body_bytes = self.max_upload_bytes + FORM_OVERHEAD_BYTES
         self.persisted = PersistedQueries(services.sessions, services.settings)
         spool_dir = services.storage.upload_temp_dir()
+        start_upload = services.storage.streaming_upload
         # strawberry only calls it with the request (the base class annotates it a Callable).
         self.request_adapter_class = lambda request: UploadRequestAdapter(  # type: ignore[assignment]
-            request, spool_dir
+            request, spool_dir, start_upload
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -156,6 +158,15 @@ class EditAIGraphQL(GraphQL[Context, None]):
             return too_large_response(self.max_upload_bytes)
         except ClientDisconnect:
             return Response(status_code=400)  # nobody is left to read it
+        except StorageUnavailable as exc:
+            # The store failed while an upload streamed into it (already discarded).
+            log.warning("upload refused: media store unavailable", error=str(exc))
+            return graphql_error_response(
+                f"The video could not be stored: {exc}",
+                503,
+                "INTERNAL_SERVER_ERROR",
+                retryable=True,
+            )
         except UploadRefused as exc:
             error = exc.error
             return graphql_error_response(

@@ -10,8 +10,9 @@ from editai.errors import BadUserInput
 from editai.graphql.context import Info
 from editai.graphql.ids import parse_id
 from editai.graphql.inputs import given
+from editai.graphql.upload_streaming import StreamedUploadFile
 from editai.projects.service import ProjectChanges, ProjectService, project_target
-from editai.projects.source_video import SourceVideoService
+from editai.projects.source_video import SourceVideoService, StreamedSource
 from editai.projects.types import CreateProjectInput, Project, UpdateProjectInput
 
 
@@ -71,10 +72,15 @@ class ProjectMutation:
         info.context.profile()
         target = parse_id(project_id, "Project")
         upload = uploaded_file(file)
+        streamed = (
+            StreamedSource(upload.spool_path, upload.streamed)
+            if isinstance(upload, StreamedUploadFile)
+            else None
+        )
         service = SourceVideoService(info.context.session, info.context.services)
         try:
             async with info.context.unit_of_work(project_target(target)):
-                change = await service.replace(target, upload.file, upload.filename)
+                change = await service.replace(target, upload.file, upload.filename, streamed)
         except BaseException:
             await service.discard()  # not committed: the new file must not stay
             raise

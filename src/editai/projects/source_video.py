@@ -1,10 +1,12 @@
 """Uploading a project's source video: stage, probe, store, record (one unit of work).
 
-The server builds every key: the uploaded bytes are copied (with the size cap) to a
-staging file — in the project's directory on local disk, in the temp dir for S3 — and
-probed there; then stored as ``source-<uuid>.<ext>`` (an atomic rename on disk, a
-multipart upload into S3, aborted on failure), the extension coming from the probed
-container. The client's filename is kept for display only; it never reaches a key.
+The server builds every key. On local disk the uploaded bytes are copied (with the size
+cap) to a staging file in the project's directory, probed there, and renamed to
+``source-<uuid>.<ext>``. With S3 they streamed into a multipart upload on a staging key
+while the body arrived (graphql/upload_streaming.py): the probe runs on the request's
+local spool, then the upload is completed and copied to its key by the store. The
+extension comes from the probed container. The client's filename is kept for display
+only; it never reaches a key.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import asyncio
 import os
 import unicodedata
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -23,7 +25,7 @@ from editai.db.base import utcnow
 from editai.errors import BadUserInput, NotFound, ServiceUnavailable
 from editai.logging import get_logger
 from editai.media.ffmpeg import InvalidMediaError, probe_video
-from editai.media.storage import StoragePathError, StorageUnavailable
+from editai.media.storage import StoragePathError, StorageUnavailable, StreamingUpload
 from editai.projects.models import Project
 from editai.projects.repository import ProjectRepository
 from editai.projects.service import ProjectService
@@ -58,6 +60,14 @@ class SourceVideoChange:
     project: Project
     stored: str  # relative to the media root
     replaced: str | None  # the previous source file, to remove once committed
+
+
+@dataclass(frozen=True, slots=True)
+class StreamedSource:
+    """An upload already on its way into the store, and its local spool (for the probe)."""
+
+    spool: Path
+    upload: StreamingUpload = field(compare=False)
 
 
 def display_filename(raw: str | None) -> str | None:
@@ -101,6 +111,11 @@ def _copy_capped(source: BinaryIO, target: Path, max_bytes: int) -> int:
     return copied
 
 
+def _spooled_size(source: BinaryIO) -> int:
+    source.flush()  # ffprobe reads the spool by its path
+    return source.seek(0, os.SEEK_END)
+
+
 def _unlink(path: Path) -> None:
     path.unlink(missing_ok=True)
 
@@ -116,29 +131,51 @@ class SourceVideoService:
         self.quota = StorageQuota(session, runtime.settings.profile_storage_quota_bytes)
         self.repo = ProjectRepository(session)
         self._staged: Path | None = None
+        self._streamed: StreamingUpload | None = None
         self._written: str | None = None  # the stored key, until the commit
 
     async def replace(
-        self, project_id: uuid.UUID, source: BinaryIO, filename: str | None
+        self,
+        project_id: uuid.UUID,
+        source: BinaryIO,
+        filename: str | None,
+        streamed: StreamedSource | None = None,
     ) -> SourceVideoChange:
-        # Unknown or foreign project: NOT_FOUND before a byte is stored.
-        project = await ProjectService(self.session).get(project_id)
+        self._streamed = streamed.upload if streamed is not None else None
         try:
-            return await self._store(project, source, filename)
+            # Unknown or foreign project: NOT_FOUND before a byte is stored for good.
+            project = await ProjectService(self.session).get(project_id)
+            return await self._store(project, source, filename, streamed)
         except BaseException:
             await self.discard()
             raise
 
+    async def _stage(
+        self, project: Project, source: BinaryIO, streamed: StreamedSource | None, cap: int
+    ) -> tuple[int, Path]:
+        """The upload's size and a local file to probe."""
+        if streamed is not None:  # already spooled locally (and on its way into the store)
+            size = await asyncio.to_thread(_spooled_size, source)
+            if size > cap:
+                raise UploadTooLarge(size)
+            return size, streamed.spool
+        assert project.profile_id is not None
+        self._staged = staged = self.storage.staging_file(project.profile_id, project.id)
+        return await asyncio.to_thread(_copy_capped, source, staged, cap), staged
+
     async def _store(
-        self, project: Project, source: BinaryIO, filename: str | None
+        self,
+        project: Project,
+        source: BinaryIO,
+        filename: str | None,
+        streamed: StreamedSource | None,
     ) -> SourceVideoChange:
         assert project.profile_id is not None
-        self._staged = self.storage.staging_file(project.profile_id, project.id)
         # The quota's room counts the source this upload replaces as freed.
         freed = project.source_size_bytes or 0
         cap, used = await self.quota.upload_cap(self.max_bytes, freed)
         try:
-            size = await asyncio.to_thread(_copy_capped, source, self._staged, cap)
+            size, local = await self._stage(project, source, streamed, cap)
         except UploadTooLarge as exc:
             if exc.size > self.max_bytes or self.quota.quota is None:
                 raise BadUserInput(
@@ -150,7 +187,7 @@ class SourceVideoService:
             raise BadUserInput("The file is empty", field="file")
         await self.quota.check_upload(size, freed)
         try:
-            probe = await probe_video(self.runtime.binaries, self._staged)
+            probe = await probe_video(self.runtime.binaries, local)
         except InvalidMediaError as exc:
             raise BadUserInput(f"The file is not a decodable video: {exc}", field="file") from None
 
@@ -159,7 +196,10 @@ class SourceVideoService:
         )
         self._written = final  # set first: a store that failed half-way is cleaned too
         try:
-            await self.storage.publish(self._staged, final, multipart=True)
+            if streamed is not None:
+                await streamed.upload.store_as(final)  # a copy inside the store
+            else:
+                await self.storage.publish(local, final, multipart=True)
         except StorageUnavailable as exc:
             raise ServiceUnavailable(f"The video could not be stored: {exc}") from None
         self._staged = None
@@ -189,6 +229,9 @@ class SourceVideoService:
         """Remove what this upload wrote (the transaction did not commit)."""
         staged, self._staged = self._staged, None
         written, self._written = self._written, None
+        streamed, self._streamed = self._streamed, None
+        if streamed is not None:
+            await streamed.discard()  # the multipart upload or staging object; no-op once stored
         if staged is not None:
             await asyncio.to_thread(_unlink, staged)
         if written is not None:

@@ -10,6 +10,7 @@ from editai.media.storage.base import (
     StorageConfigError,
     StorageUnavailable,
     StoredObject,
+    StreamingUpload,
 )
 from editai.media.storage.keys import StoragePathError
 from editai.media.storage.local import MEDIA_URL_PREFIX, LocalStore
@@ -28,6 +29,7 @@ __all__ = [
     "StoragePathError",
     "StorageUnavailable",
     "StoredObject",
+    "StreamingUpload",
     "build_storage",
 ]
 

@@ -31,6 +31,24 @@ class StoredObject:
     modified: datetime  # aware, UTC
 
 
+class StreamingUpload(ABC):
+    """A file sent into the store while it is being received (see s3_upload.py)."""
+
+    size: int
+
+    @abstractmethod
+    async def write(self, data: bytes) -> None:
+        """The next bytes of the file (may wait: backpressure on the sender)."""
+
+    @abstractmethod
+    async def store_as(self, key: str) -> int:
+        """Finish and store the file under ``key``; returns its size."""
+
+    @abstractmethod
+    async def discard(self) -> None:
+        """Leave nothing behind (idempotent; a no-op once stored)."""
+
+
 class ObjectStore(ABC):
     """An async store of files under keys. Every method is safe to call concurrently."""
 
@@ -39,6 +57,10 @@ class ObjectStore(ABC):
 
     async def close(self) -> None:  # noqa: B027 - optional: nothing to release on disk
         """Release connections."""
+
+    def streaming_upload(self) -> StreamingUpload | None:
+        """A store that takes a file while it arrives; None: spool it, then ``put_file``."""
+        return None
 
     @abstractmethod
     def staging_file(self, key: str, name: str) -> Path:

@@ -9,7 +9,12 @@ from pathlib import Path
 
 from editai.logging import get_logger
 from editai.media.storage import keys
-from editai.media.storage.base import ObjectStore, StorageUnavailable, StoredObject
+from editai.media.storage.base import (
+    ObjectStore,
+    StorageUnavailable,
+    StoredObject,
+    StreamingUpload,
+)
 from editai.media.storage.local import LocalStore
 
 log = get_logger(__name__)
@@ -44,6 +49,10 @@ class MediaStorage:
         """Where an upload is written and probed before it is stored."""
         name = f".upload-{uuid.uuid4().hex}.part"
         return self.store.staging_file(keys.project_prefix(profile_id, project_id) + name, name)
+
+    def streaming_upload(self) -> StreamingUpload | None:
+        """An upload into the store fed while the request body arrives (S3); None on disk."""
+        return self.store.streaming_upload()
 
     async def publish(self, source: Path, key: str, *, multipart: bool = False) -> int:
         """Store a finished local file under ``key`` (consuming it); returns its size."""

@@ -31,6 +31,7 @@ from editai.media.storage.base import (
 )
 from editai.media.storage.keys import checked_key
 from editai.media.storage.s3_settings import S3Options
+from editai.media.storage.s3_upload import S3StreamingUpload
 
 READ_CHUNK_BYTES = 1024 * 1024
 DELETE_BATCH = 1000  # the most one DeleteObjects request takes
@@ -130,6 +131,15 @@ class S3Store(ObjectStore):
         return StorageUnavailable(f"The media store failed while {doing}: {detail}")
 
     # --- ObjectStore -----------------------------------------------------------------------
+    def streaming_upload(self) -> S3StreamingUpload:
+        return S3StreamingUpload(
+            self._s3,
+            self.bucket,
+            self._key,
+            self.options.multipart_chunk_bytes,
+            self._unavailable,
+        )
+
     def staging_file(self, key: str, name: str) -> Path:
         return self.temp_root / "uploads" / name
 
@@ -235,9 +245,12 @@ class S3Store(ObjectStore):
     async def abort_uploads(self, full_prefix: str, older_than: float | None = None) -> int:
         """Abort incomplete multipart uploads under ``full_prefix`` (bucket key prefix)."""
         s3 = await self._s3()
-        answer = await s3.list_multipart_uploads(Bucket=self.bucket, Prefix=full_prefix)
+        uploads = []
+        paginator = s3.get_paginator("list_multipart_uploads")  # 1000 a page
+        async for page in paginator.paginate(Bucket=self.bucket, Prefix=full_prefix):
+            uploads += page.get("Uploads", [])
         aborted = 0
-        for upload in answer.get("Uploads", []):
+        for upload in uploads:
             started = upload.get("Initiated")
             if older_than is not None and started is not None and started.timestamp() > older_than:
                 continue
