@@ -30,6 +30,7 @@ from editai.media.storage.base import (
     StoredObject,
 )
 from editai.media.storage.keys import checked_key
+from editai.media.storage.s3_abort import abort_fully
 from editai.media.storage.s3_settings import S3Options
 from editai.media.storage.s3_upload import S3StreamingUpload
 
@@ -191,9 +192,7 @@ class S3Store(ObjectStore):
             # invisible). Shielded, so a cancellation does not cut the abort short; a store
             # that is down cannot take it, and the sweeper aborts what remains.
             with contextlib.suppress(BotoCoreError, ClientError):
-                await asyncio.shield(
-                    s3.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
-                )
+                await asyncio.shield(abort_fully(s3, self.bucket, key, upload_id))
             raise
 
     async def fetch(self, key: str, target: Path) -> None:
@@ -254,9 +253,7 @@ class S3Store(ObjectStore):
             started = upload.get("Initiated")
             if older_than is not None and started is not None and started.timestamp() > older_than:
                 continue
-            await s3.abort_multipart_upload(
-                Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
-            )
+            await abort_fully(s3, self.bucket, upload["Key"], upload["UploadId"])
             aborted += 1
         return aborted
 

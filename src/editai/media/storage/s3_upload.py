@@ -25,6 +25,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
 from editai.media.storage.base import StorageUnavailable, StreamingUpload
+from editai.media.storage.s3_abort import abort_fully
 
 STAGING_FOLDER = "uploads/"
 COPY_OBJECT_MAX_BYTES = 5 * 1024**3  # the most one CopyObject takes; beyond, part copies
@@ -171,9 +172,7 @@ class S3StreamingUpload(StreamingUpload):
             )
         except BaseException:
             with contextlib.suppress(BotoCoreError, ClientError):
-                await asyncio.shield(
-                    s3.abort_multipart_upload(Bucket=self.bucket, Key=full_key, UploadId=upload_id)
-                )
+                await asyncio.shield(abort_fully(s3, self.bucket, full_key, upload_id))
             raise
 
     async def discard(self) -> None:
@@ -198,6 +197,4 @@ class S3StreamingUpload(StreamingUpload):
         if self._completed:
             await s3.delete_object(Bucket=self.bucket, Key=self.staging_key)
         elif self._upload_id is not None:
-            await s3.abort_multipart_upload(
-                Bucket=self.bucket, Key=self.staging_key, UploadId=self._upload_id
-            )
+            await abort_fully(s3, self.bucket, self.staging_key, self._upload_id)
