@@ -20,6 +20,7 @@ from editai.media.storage.s3_settings import S3Options
 from tests.conftest import make_settings
 from tests.s3.client import keys_in, open_uploads
 from tests.s3.conftest import s3_settings
+from tests.s3.late_parts import LatePartsRelay
 from tests.s3.seaweed import SeaweedS3
 
 MIB = 1024 * 1024
@@ -227,3 +228,72 @@ async def test_a_store_that_is_down_is_reported_readably(
         assert source.exists()  # not consumed: nothing was stored
     finally:
         await store.close()
+
+
+async def test_a_part_the_store_is_still_writing_when_cancelled_does_not_outlive_the_abort(
+    seaweed: SeaweedS3, bucket: str, s3: Any, tmp_path: Path
+) -> None:
+    """The race behind a leak seen in CI: the part request was sent, the store is still
+    writing it when the upload is cancelled. An abort sent at once loses to that write
+    (the upload comes back, or the abort fails); the abort waits for the part instead."""
+    port = int(seaweed.endpoint.rsplit(":", 1)[1])
+    relay = LatePartsRelay(port, hold_seconds=1.0)
+    async with relay.running():
+        store = store_for(
+            seaweed,
+            bucket,
+            tmp_path,
+            s3_endpoint_url=relay.endpoint,
+            s3_multipart_chunk_bytes=5 * MIB,
+        )
+        name = key("source-z.mp4")
+        try:
+            source = tmp_path / "big.bin"
+            source.write_bytes(os.urandom(20 * MIB))
+            upload = asyncio.create_task(store.put_file(name, source, multipart=True))
+            await asyncio.wait_for(relay.part_received.wait(), timeout=30)
+            upload.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await upload
+        finally:
+            await store.close()
+        await relay.settled()  # every held part has reached the store and been answered
+    assert relay.parts_landed >= 1
+    # Every part the store was writing ended before the first abort reached it.
+    assert "abort" in relay.events
+    assert "part landed" not in relay.events[relay.events.index("abort") :]
+    assert len(relay.upload_ids) == 1
+    (upload_id,) = relay.upload_ids
+    with pytest.raises(s3.exceptions.NoSuchUpload):
+        s3.list_parts(Bucket=bucket, Key=name, UploadId=upload_id)
+    assert open_uploads(s3, bucket) == []
+    assert keys_in(s3, bucket) == []
+
+
+async def test_a_discarded_streamed_upload_waits_for_its_parts_before_the_abort(
+    seaweed: SeaweedS3, bucket: str, s3: Any, tmp_path: Path
+) -> None:
+    """The same race on the streamed upload path (a request that ends mid-body)."""
+    port = int(seaweed.endpoint.rsplit(":", 1)[1])
+    relay = LatePartsRelay(port, hold_seconds=1.0)
+    async with relay.running():
+        store = store_for(
+            seaweed,
+            bucket,
+            tmp_path,
+            s3_endpoint_url=relay.endpoint,
+            s3_multipart_chunk_bytes=5 * MIB,
+        )
+        try:
+            upload = store.streaming_upload()
+            await upload.write(os.urandom(5 * MIB))  # one full part: sent
+            await asyncio.wait_for(relay.part_received.wait(), timeout=30)
+            await upload.discard()
+        finally:
+            await store.close()
+    assert relay.events == ["part landed", "abort"]
+    (upload_id,) = relay.upload_ids
+    with pytest.raises(s3.exceptions.NoSuchUpload):
+        s3.list_parts(Bucket=bucket, Key=upload.staging_key, UploadId=upload_id)
+    assert open_uploads(s3, bucket) == []
+    assert keys_in(s3, bucket) == []

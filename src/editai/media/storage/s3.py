@@ -30,7 +30,7 @@ from editai.media.storage.base import (
     StoredObject,
 )
 from editai.media.storage.keys import checked_key
-from editai.media.storage.s3_abort import abort_fully
+from editai.media.storage.s3_abort import abort_after_parts, abort_fully
 from editai.media.storage.s3_settings import S3Options
 from editai.media.storage.s3_upload import S3StreamingUpload
 
@@ -165,13 +165,24 @@ class S3Store(ObjectStore):
         upload = await s3.create_multipart_upload(Bucket=self.bucket, Key=key)
         upload_id = upload["UploadId"]
         in_flight = asyncio.Semaphore(PARTS_IN_FLIGHT)
+        sent: list[asyncio.Future[Any]] = []  # part requests on their way to the store
 
         async def put_part(number: int, offset: int) -> dict[str, Any]:
             async with in_flight:  # at most PARTS_IN_FLIGHT chunks in memory
                 data = await asyncio.to_thread(_read, source, offset, chunk)
-                answer = await s3.upload_part(
-                    Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=data
+                request = asyncio.ensure_future(
+                    s3.upload_part(
+                        Bucket=self.bucket,
+                        Key=key,
+                        UploadId=upload_id,
+                        PartNumber=number,
+                        Body=data,
+                    )
                 )
+                sent.append(request)
+                # Shielded: a cancelled part request may still land in the store after
+                # the abort, so the abort waits for it instead (s3_abort.py).
+                answer = await asyncio.shield(request)
                 return {"PartNumber": number, "ETag": answer["ETag"]}
 
         try:
@@ -192,7 +203,7 @@ class S3Store(ObjectStore):
             # invisible). Shielded, so a cancellation does not cut the abort short; a store
             # that is down cannot take it, and the sweeper aborts what remains.
             with contextlib.suppress(BotoCoreError, ClientError):
-                await asyncio.shield(abort_fully(s3, self.bucket, key, upload_id))
+                await asyncio.shield(abort_after_parts(s3, self.bucket, key, upload_id, sent))
             raise
 
     async def fetch(self, key: str, target: Path) -> None:

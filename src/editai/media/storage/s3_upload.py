@@ -25,7 +25,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
 from editai.media.storage.base import StorageUnavailable, StreamingUpload
-from editai.media.storage.s3_abort import abort_fully
+from editai.media.storage.s3_abort import abort_after_parts, abort_fully
 
 STAGING_FOLDER = "uploads/"
 COPY_OBJECT_MAX_BYTES = 5 * 1024**3  # the most one CopyObject takes; beyond, part copies
@@ -110,11 +110,15 @@ class S3StreamingUpload(StreamingUpload):
     async def _wait_oldest(self) -> None:
         task = self._in_flight[0]
         try:
-            self._parts.append(await task)  # in part number order, as completing needs
+            # Shielded: the request being cancelled must not cut off a part the store may
+            # still write; discard() waits for it before aborting.
+            part = await asyncio.shield(task)
         except (BotoCoreError, ClientError) as exc:
             raise self._failure(exc, "storing an upload") from exc
         finally:
-            self._in_flight.popleft()  # ended, one way or another
+            if task.done():
+                self._in_flight.popleft()  # ended, one way or another
+        self._parts.append(part)  # in part number order, as completing needs
 
     async def store_as(self, key: str) -> int:
         """Send the last part, complete, copy to ``key`` and delete the staging object;
@@ -187,14 +191,11 @@ class S3StreamingUpload(StreamingUpload):
             await asyncio.shield(self._remove())
 
     async def _remove(self) -> None:
-        tasks, self._in_flight = list(self._in_flight), deque()
-        for task in tasks:
-            task.cancel()  # abort after the part requests ended, or one may survive it
-        for task in tasks:
-            with contextlib.suppress(BaseException):
-                await task
+        requests, self._in_flight = list(self._in_flight), deque()
         s3 = await self._client()
         if self._completed:
             await s3.delete_object(Bucket=self.bucket, Key=self.staging_key)
         elif self._upload_id is not None:
-            await abort_fully(s3, self.bucket, self.staging_key, self._upload_id)
+            # The parts already sent end first: cancelled, one could still land after the
+            # abort and bring the upload back (s3_abort.py).
+            await abort_after_parts(s3, self.bucket, self.staging_key, self._upload_id, requests)
