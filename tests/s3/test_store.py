@@ -230,22 +230,23 @@ async def test_a_store_that_is_down_is_reported_readably(
         await store.close()
 
 
+def relayed_store(
+    seaweed: SeaweedS3, bucket: str, tmp_path: Path, relay: LatePartsRelay
+) -> S3Store:
+    """A store reached through ``relay``, in parts of 5 MiB."""
+    overrides = {"s3_endpoint_url": relay.endpoint, "s3_multipart_chunk_bytes": 5 * MIB}
+    return store_for(seaweed, bucket, tmp_path, **overrides)
+
+
 async def test_a_part_the_store_is_still_writing_when_cancelled_does_not_outlive_the_abort(
     seaweed: SeaweedS3, bucket: str, s3: Any, tmp_path: Path
 ) -> None:
     """The race behind a leak seen in CI: the part request was sent, the store is still
     writing it when the upload is cancelled. An abort sent at once loses to that write
     (the upload comes back, or the abort fails); the abort waits for the part instead."""
-    port = int(seaweed.endpoint.rsplit(":", 1)[1])
-    relay = LatePartsRelay(port, hold_seconds=1.0)
+    relay = LatePartsRelay(int(seaweed.endpoint.rsplit(":", 1)[1]), hold_seconds=1.0)
     async with relay.running():
-        store = store_for(
-            seaweed,
-            bucket,
-            tmp_path,
-            s3_endpoint_url=relay.endpoint,
-            s3_multipart_chunk_bytes=5 * MIB,
-        )
+        store = relayed_store(seaweed, bucket, tmp_path, relay)
         name = key("source-z.mp4")
         try:
             source = tmp_path / "big.bin"
@@ -274,16 +275,9 @@ async def test_a_discarded_streamed_upload_waits_for_its_parts_before_the_abort(
     seaweed: SeaweedS3, bucket: str, s3: Any, tmp_path: Path
 ) -> None:
     """The same race on the streamed upload path (a request that ends mid-body)."""
-    port = int(seaweed.endpoint.rsplit(":", 1)[1])
-    relay = LatePartsRelay(port, hold_seconds=1.0)
+    relay = LatePartsRelay(int(seaweed.endpoint.rsplit(":", 1)[1]), hold_seconds=1.0)
     async with relay.running():
-        store = store_for(
-            seaweed,
-            bucket,
-            tmp_path,
-            s3_endpoint_url=relay.endpoint,
-            s3_multipart_chunk_bytes=5 * MIB,
-        )
+        store = relayed_store(seaweed, bucket, tmp_path, relay)
         try:
             upload = store.streaming_upload()
             await upload.write(os.urandom(5 * MIB))  # one full part: sent
