@@ -10,15 +10,10 @@ from typing import Any
 import pytest
 
 from editai.media.binaries import Binaries
-from editai.media.export import (
-    MAX_SUBTITLE_CHARS,
-    clean_subtitle_text,
-    export_clip,
-    export_size,
-    find_font_file,
-    parse_loudnorm_json,
-    wrap_subtitle,
-)
+from editai.media.export import export_clip, export_size
+from editai.media.export_audio import parse_loudnorm_json
+from editai.media.export_text import MAX_SUBTITLE_CHARS, clean_subtitle_text, wrap_subtitle
+from editai.media.fonts import find_font_file
 from tests.media import measure
 
 NASTY_TEXT = "It's \"50%\" off: C:\\path\\ %{pts} [x];, 'q' \\n %% end"

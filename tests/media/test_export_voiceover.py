@@ -17,8 +17,10 @@ import ffmpeg
 import pytest
 
 from editai.media.binaries import Binaries
-from editai.media.export import chars_per_line, export_clip, with_filter_script
+from editai.media.export import export_clip
+from editai.media.export_text import chars_per_line
 from editai.media.ffmpeg import run_ffmpeg
+from editai.media.filter_scripts import with_filter_script
 from editai.media.voiceover_mix import (
     ATTACK_SECONDS,
     MERGE_GAP_SECONDS,

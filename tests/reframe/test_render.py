@@ -14,8 +14,8 @@ import cv2
 import pytest
 
 from editai.media.binaries import Binaries
-from editai.media.export import with_filter_script
 from editai.media.ffmpeg import run_ffmpeg
+from editai.media.filter_scripts import with_filter_script
 from editai.media.render import output_size
 from editai.reframe.detect import detect_faces
 from editai.reframe.model_files import yunet_model_path

@@ -21,8 +21,8 @@ from pathlib import Path
 from editai.jobs.progress import phase_progress
 from editai.logging import get_logger
 from editai.media.binaries import Binaries
-from editai.media.export import with_filter_script
 from editai.media.ffmpeg import ProgressCallback, run_ffmpeg
+from editai.media.filter_scripts import with_filter_script
 from editai.media.render import DEFAULT_CRF, DEFAULT_PRESET, cut_clip, output_size
 from editai.reframe.detect import detect_faces
 from editai.reframe.graph import OUTPUT, framing_graph
