@@ -68,6 +68,12 @@ class MediaStorage:
         if key:
             await self.store.delete(key)
 
+    async def remove_clip(self, media_key: str | None, export_key: str | None) -> None:
+        """A deleted clip's objects: its cut and its export, the keys its row named.
+        Per key, not by prefix: a clip's objects share the project's folders (keys.py)."""
+        for key in (media_key, export_key):
+            await self.remove_file(key)
+
     async def remove_project(self, profile_id: uuid.UUID, project_id: uuid.UUID) -> None:
         await self.store.delete_prefix(keys.project_prefix(profile_id, project_id))
 
