@@ -70,6 +70,11 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         settings.media_dir.mkdir(parents=True, exist_ok=True)
         settings.temp_root.mkdir(parents=True, exist_ok=True)
         runtime.storage.upload_temp_dir().mkdir(parents=True, exist_ok=True)
+        # A server killed mid-upload left its spool file behind. Only files older than the
+        # orphan sweeper's grace go: another server sharing this temp dir may be mid-upload.
+        spool = await runtime.storage.remove_stale_upload_spool(settings.media_orphan_grace_seconds)
+        if spool:
+            log.info("removed upload spool files of dead requests", count=len(spool))
         # Wrong credentials or no bucket: a clear error, and the server does not start.
         await runtime.storage.store.start()
         if settings.auto_migrate_on_start:

@@ -1,7 +1,8 @@
 """The whole pipeline with media in S3 (a real SeaweedFS), through GraphQL with the
 embedded worker, on PostgreSQL and SQLite: upload -> segments -> clips -> voice-over ->
-export -> publish (fake Postiz) -> download with Range -> delete. At each step the bucket
-holds exactly the objects the rows name, and nothing is left in the temp dir."""
+export -> publish (fake Postiz) -> download with Range -> delete a clip -> delete the
+project. At each step the bucket holds exactly the objects the rows name, and nothing is
+left in the temp dir."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from editai.media.binaries import Binaries
 from tests.media import measure
 from tests.pipeline.conftest import EXPORT, EXTRACT, GENERATE, Env
+from tests.pipeline.test_delete_clip import DELETE_CLIP
 from tests.publishing.conftest import PUBLISH, fake_postiz, publications, publish_vars
 from tests.s3.client import fetch, keys_in, open_uploads
 from tests.s3.conftest import open_s3_env
@@ -128,6 +130,17 @@ async def run_pipeline(
     named = {source_key, *clip_keys, export_key, f"{profile}/{project}/audio/{voiceover_id}.m4a"}
     assert set(keys_in(s3, bucket)) == named
     assert env.media_files() == []  # nothing on the local disk
+
+    # --- delete the exported, published clip: its objects go, its sibling's stay ---------
+    deleted = await user.gql(DELETE_CLIP, {"id": clip["id"]})
+    assert deleted.ok()["deleteClip"] == clip["id"]
+    named -= {f"{profile}/{project}/clips/{clip['id']}.mp4", export_key}
+    assert set(keys_in(s3, bucket)) == named
+    assert [c["id"] for c in await env.clips(user, project)] == [
+        c["id"] for c in clips if c["id"] != clip["id"]
+    ]
+    assert await publications(user) == []
+    assert (await fetch(url)).status_code == 404
 
     # --- delete: every object of the project goes; its URLs stop working ----------------
     assert (await user.gql(DELETE_PROJECT, {"id": project})).ok()["deleteProject"] == project

@@ -90,3 +90,22 @@ class ClipMutation:
             service = ClipService(session, info.context.job_service(session))
             job = await service.update_clip(clip_id, request)
         return Job.from_model(job)
+
+    @strawberry.mutation(
+        description=(
+            "Deletes the clip with its export, its publications and their files. Its queued "
+            "and running jobs (a re-cut, or an export or publication of this clip alone) are "
+            "cancelled; an export or publication of several clips goes on without it."
+        )
+    )
+    async def delete_clip(self, info: Info, id: strawberry.ID) -> strawberry.ID:
+        info.context.profile()
+        clip_id = parse_id(id, "Clip")
+        target = Target.of(ClipModel, clip_id, CLIP_NOT_FOUND)
+        async with info.context.unit_of_work(target) as session:
+            service = ClipService(session, info.context.job_service(session))
+            deleted = await service.delete_clip(clip_id)
+        # Files go once the row is gone for good (after the commit).
+        storage = info.context.services.storage
+        await storage.after_commit(storage.remove_clip(deleted.media_path, deleted.export_path))
+        return strawberry.ID(str(clip_id))

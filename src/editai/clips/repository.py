@@ -6,9 +6,9 @@ import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Select, Uuid, any_, bindparam, func, select, update
+from sqlalchemy import Select, Uuid, any_, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -16,6 +16,14 @@ from sqlalchemy.orm import aliased
 from editai.clips.models import Clip, ClipStatus
 from editai.db.rows import mapped_columns, records
 from editai.pagination import Cursor, newest_first_after
+
+
+class DeletedClip(NamedTuple):
+    """What a deleted clip's row said: its project, and the keys of its objects."""
+
+    project_id: uuid.UUID
+    media_path: str | None
+    export_path: str | None
 
 
 class ClipRepository:
@@ -30,6 +38,19 @@ class ClipRepository:
 
     async def get_many(self, ids: Sequence[uuid.UUID]) -> Sequence[Clip]:
         return (await self.session.scalars(select(Clip).where(Clip.id.in_(ids)))).all()
+
+    async def delete(self, clip_id: uuid.UUID) -> DeletedClip | None:
+        """Deletes the clip (its publications cascade) and returns its project and the keys
+        of its objects as the row had them when deleted: read and deleted in one statement,
+        so an export committed just before cannot leave its file unnamed. None if absent."""
+        result = await self.session.execute(
+            delete(Clip)
+            .where(Clip.id == clip_id)
+            .returning(Clip.project_id, Clip.media_path, Clip.export_path)
+            .execution_options(synchronize_session=False)
+        )
+        row = result.one_or_none()
+        return None if row is None else DeletedClip(*row)
 
     async def next_revision(self, clip_id: uuid.UUID) -> int:
         """Raises the clip's revision in the database (no lost update between two

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from editai.clips.captions import CaptionsRequest, captions_payload
 from editai.clips.models import Clip, ClipAspect, ClipLayout, ClipStatus, MultipleFaces, Reframe
-from editai.clips.repository import ClipRepository
+from editai.clips.repository import ClipRepository, DeletedClip
 from editai.clips.trimming import checked_range, snap_to_words
 from editai.clips.voiceovers import voiceover_for_export
 from editai.db.targets import Target
@@ -220,6 +220,19 @@ class ClipService:
             },
         )
 
+    async def delete_clip(self, clip_id: uuid.UUID) -> DeletedClip:
+        """Deletes the clip, its publications with it (cascade), and cancels the queued and
+        running jobs that work on it alone. A job over several clips goes on without it:
+        its task skips a clip deleted meanwhile (tasks.py, publishing/tasks.py). The
+        caller removes the returned keys' objects once this is committed."""
+        deleted = await self.repo.delete(clip_id)
+        if deleted is None:
+            raise NotFound(CLIP_NOT_FOUND)
+        await self.jobs.cancel_active_where(
+            deleted.project_id, CLIP_JOB_KINDS, lambda job: clips_of(job) == {str(clip_id)}
+        )
+        return deleted
+
     async def _voiceover(self, req: ExportRequest) -> Voiceover | None:
         """The profile's voice-over, looked up before any other check so another profile's
         id answers exactly like an unknown one."""
@@ -229,6 +242,18 @@ class ClipService:
         if voiceover is None:
             raise NotFound(VOICEOVER_NOT_FOUND)
         return voiceover
+
+
+# Jobs whose payload names the clips they work on: ``clip_id`` (a re-cut) or ``clip_ids``.
+CLIP_JOB_KINDS = (JobKind.RECUT_CLIP, JobKind.EXPORT_CLIPS, JobKind.PUBLISH_CLIPS)
+
+
+def clips_of(job: Job) -> set[str]:
+    """The ids of the clips a job of ``CLIP_JOB_KINDS`` works on."""
+    payload = job.payload or {}
+    if "clip_id" in payload:
+        return {str(payload["clip_id"])}
+    return {str(i) for i in payload.get("clip_ids") or []}
 
 
 def _check_framing(req: GenerateClipsRequest) -> None:

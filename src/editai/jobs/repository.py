@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -38,8 +38,12 @@ class JobRepository:
         rows = list((await self.session.scalars(stmt.limit(page.first + 1))).all())
         return Page(rows[: page.first], len(rows) > page.first, page.after is not None)
 
-    async def active_for_project(self, project_id: uuid.UUID) -> Sequence[Job]:
+    async def active_for_project(
+        self, project_id: uuid.UUID, kinds: Collection[str] | None = None
+    ) -> Sequence[Job]:
         stmt = select(Job).where(Job.project_id == project_id, Job.status.in_(ACTIVE))
+        if kinds is not None:
+            stmt = stmt.where(Job.kind.in_(kinds))
         return (await self.session.scalars(stmt.with_for_update())).all()
 
     async def active_for_profile(self) -> Sequence[Job]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -85,6 +85,16 @@ class JobService:
             if project_id is not None
             else await self.repo.active_for_profile()
         )
+        await self._cancel(jobs)
+        return len(jobs)
+
+    async def cancel_active_where(
+        self, project_id: uuid.UUID, kinds: Collection[JobKind], applies: Callable[[Job], bool]
+    ) -> int:
+        """Cancel the project's queued and running jobs of ``kinds`` that ``applies`` to
+        (what a job works on is in its payload, which only its domain reads)."""
+        candidates = await self.repo.active_for_project(project_id, [k.value for k in kinds])
+        jobs = [job for job in candidates if applies(job)]
         await self._cancel(jobs)
         return len(jobs)
 

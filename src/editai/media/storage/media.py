@@ -3,6 +3,8 @@ the chosen backend (local disk or S3) behind the ObjectStore interface."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import Awaitable
 from pathlib import Path
@@ -18,6 +20,8 @@ from editai.media.storage.base import (
 from editai.media.storage.local import LocalStore
 
 log = get_logger(__name__)
+
+UPLOAD_SPOOL_GLOB = ".upload-*.part"  # the spool files named below and in graphql/uploads.py
 
 
 class MediaStorage:
@@ -44,6 +48,16 @@ class MediaStorage:
     def upload_temp_dir(self) -> Path:
         return self.temp_root / "uploads"
 
+    async def remove_stale_upload_spool(
+        self, older_than_seconds: float, *, now: float | None = None
+    ) -> list[Path]:
+        """Start-up: spool files left in ``upload_temp_dir`` by a server killed mid-upload
+        (a request that ends any other way removes its own). Only files unchanged for
+        ``older_than_seconds`` go: another server sharing this temp dir may be receiving
+        an upload right now, and its file changes as the body arrives."""
+        cutoff = (time.time() if now is None else now) - older_than_seconds
+        return await asyncio.to_thread(_remove_older, self.upload_temp_dir(), cutoff)
+
     # --- objects -----------------------------------------------------------------------------
     def staging_file(self, profile_id: uuid.UUID, project_id: uuid.UUID) -> Path:
         """Where an upload is written and probed before it is stored."""
@@ -68,6 +82,12 @@ class MediaStorage:
         if key:
             await self.store.delete(key)
 
+    async def remove_clip(self, media_key: str | None, export_key: str | None) -> None:
+        """A deleted clip's objects: its cut and its export, the keys its row named.
+        Per key, not by prefix: a clip's objects share the project's folders (keys.py)."""
+        for key in (media_key, export_key):
+            await self.remove_file(key)
+
     async def remove_project(self, profile_id: uuid.UUID, project_id: uuid.UUID) -> None:
         await self.store.delete_prefix(keys.project_prefix(profile_id, project_id))
 
@@ -89,3 +109,17 @@ class MediaStorage:
         self, key: str, ttl_seconds: int, *, now: float | None = None, filename: str | None = None
     ) -> str:
         return self.store.download_url(key, ttl_seconds, now=now, filename=filename)
+
+
+def _remove_older(folder: Path, cutoff: float) -> list[Path]:
+    removed: list[Path] = []
+    if not folder.is_dir():
+        return removed
+    for path in folder.glob(UPLOAD_SPOOL_GLOB):
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed.append(path)
+        except FileNotFoundError:
+            continue  # its request ended (or another server swept it) meanwhile
+    return removed
