@@ -8,6 +8,7 @@ BAD_USER_INPUT and the quota's numbers, and nothing is stored or left spooled.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -91,3 +92,33 @@ async def test_an_upload_within_the_quota_still_goes_through(
         assert result.ok()["uploadSourceVideo"]["sourceVideo"]["sizeBytes"] == len(samples.video)
         used = (await user.gql("{ currentProfile { storageUsedBytes } }")).ok()
         assert used["currentProfile"]["storageUsedBytes"] == len(samples.video)
+
+
+async def test_concurrent_uploads_never_pass_the_quota_together(
+    make_env: EnvFactory, samples: Any
+) -> None:
+    """Two uploads of one profile, each within the quota but not both: exactly one lands,
+    the other is refused with the numbers, whatever the interleaving (several rounds)."""
+    size = len(samples.video)
+    async with make_env(profile_storage_quota_bytes=size * 3 // 2) as env:
+        for round_ in range(3):
+            user = await env.api.new_user()
+            projects = [await user.create_project(f"Race {round_} {n}") for n in range(2)]
+            results = await asyncio.gather(
+                *(env.upload(user, project_id, samples.video) for project_id in projects)
+            )
+            landed = [r for r in results if not r.errors]
+            refused = [r for r in results if r.errors]
+            assert len(landed) == 1, [r.errors for r in results]
+            assert len(refused) == 1
+            assert refused[0].codes == ["BAD_USER_INPUT"]
+            (error,) = refused[0].errors
+            assert "storage quota" in error["message"]
+            assert error["extensions"]["usedBytes"] == size
+            assert error["extensions"]["neededBytes"] == size
+            used = (await user.gql("{ currentProfile { storageUsedBytes } }")).ok()
+            assert used["currentProfile"]["storageUsedBytes"] == size
+            rows = [(await env.project_row(p)).source_path for p in projects]
+            assert sum(path is not None for path in rows) == 1
+        assert len(env.media_files()) == 3  # one source per round, nothing half-stored
+        assert env.upload_temp_files() == []

@@ -40,12 +40,12 @@ from sqlalchemy import (
     func,
     null,
     select,
-    text,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from editai.db.locks import lock_profile as lock_profile_for
 from editai.jobs.models import Job, JobStatus
 from editai.settings import ClaimOrder
 
@@ -203,24 +203,9 @@ def _queued_profiles(now: BindParameter[Any], kinds: BindParameter[Any]) -> Subq
     )
 
 
-def _lock_key(profile_id: uuid.UUID) -> int:
-    """A signed 32-bit key from the profile id (a collision only serializes two claims)."""
-    return int.from_bytes(profile_id.bytes[:4], "big", signed=True)
-
-
 async def lock_profile(session: AsyncSession, profile_id: uuid.UUID, *, wait: bool) -> bool:
     """Hold the profile's claim lock until the transaction ends (PostgreSQL)."""
-    if wait:
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(:ns, :key)"),
-            {"ns": _LOCK_NAMESPACE, "key": _lock_key(profile_id)},
-        )
-        return True
-    got: bool | None = await session.scalar(
-        text("SELECT pg_try_advisory_xact_lock(:ns, :key)"),
-        {"ns": _LOCK_NAMESPACE, "key": _lock_key(profile_id)},
-    )
-    return bool(got)
+    return await lock_profile_for(session, _LOCK_NAMESPACE, profile_id, wait=wait)
 
 
 async def running_count(session: AsyncSession, profile_id: uuid.UUID) -> int:

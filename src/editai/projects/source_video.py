@@ -223,6 +223,9 @@ class SourceVideoService:
         # The transcript described the old audio: it goes in the same transaction.
         await TranscriptRepository(self.session).delete_for_project(project.id)
         await self.session.flush()
+        # With the row written, under the profile's lock: a concurrent upload of the
+        # profile counts this one (the stored object goes with a refusal, see discard).
+        await self.quota.check_written_upload(size)
         return SourceVideoChange(locked, locked.source_path, replaced)
 
     async def discard(self) -> None:

@@ -5,9 +5,10 @@ the remaining bytes, enforced while the bytes are copied); a job that writes med
 refused once the profile is at or over its quota. Refusals are BAD_USER_INPUT carrying
 the numbers: ``usedBytes``, ``quotaBytes``, ``neededBytes``.
 
-Checked in the request's transaction against what is committed: two uploads of one
-profile racing each other can together pass the quota by at most one upload (each is
-re-checked once copied, which narrows that window to its commit).
+Checked in the request's transaction: early against what is committed (so a file that
+cannot fit is never stored), and once more after the upload has written its row, under
+a per-profile lock held until the commit (``check_written_upload``): two uploads of one
+profile racing each other cannot pass the quota together.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from editai.db.locks import lock_profile
 from editai.db.tenancy import scope_of
 from editai.errors import BadUserInput
 from editai.jobs.models import JobKind
@@ -31,6 +33,9 @@ MEDIA_JOB_KINDS = frozenset(
         JobKind.RECUT_CLIP,
     }
 )
+
+# The advisory lock namespace of quota checks ("quot"), apart from the job claims' one.
+_QUOTA_LOCK_NAMESPACE = 0x71756F74
 
 
 def quota_exceeded(used: int, quota: int, needed: int, what: str) -> BadUserInput:
@@ -83,6 +88,17 @@ class StorageQuota:
         used = await self.used() - freed
         if used + size > self.quota:
             raise quota_exceeded(used, self.quota, size, "The upload")
+
+    async def check_written_upload(self, size: int) -> None:
+        """After the upload's row holds its ``size`` (flushed): the profile's usage, this
+        upload included, read under the profile's quota lock, so that a concurrent upload
+        of the profile waits for this transaction and then counts what it committed."""
+        if self.quota is None:
+            return
+        await lock_profile(self.session, _QUOTA_LOCK_NAMESPACE, self._profile_id())
+        used = await self.used()
+        if used > self.quota:
+            raise quota_exceeded(used - size, self.quota, size, "The upload")
 
     async def check_job(self, kind: str) -> None:
         """A job that writes media needs room: refused at or over the quota."""
