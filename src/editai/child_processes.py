@@ -38,6 +38,11 @@ _PR_SET_PDEATHSIG = 1
 _SIGKILL = int(signal.SIGKILL)
 
 
+class ChildFailed(RuntimeError):
+    """A helper process (the transcriber, the face detector) failed. The message is
+    written for the user and shown on the job; the child's stderr goes to the log only."""
+
+
 def _load_prctl() -> Any:
     """libc's ``prctl``, typed (the real one is variadic: pass full-width longs), or None."""
     if not sys.platform.startswith("linux"):

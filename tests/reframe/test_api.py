@@ -4,15 +4,18 @@ the real detector, on PostgreSQL and SQLite."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from editai.media.binaries import Binaries
 from editai.media.render import output_size
-from tests.pipeline.conftest import GENERATE, Env, expect
+from tests.pipeline.conftest import GENERATE, Env, expect, open_env
 from tests.processes import ProcessExit
 from tests.reframe import frames, videos
 from tests.reframe.children import children_running
@@ -145,3 +148,27 @@ async def test_a_recut_face_clip_is_framed_again_for_its_new_range(
     centres = frames.face_centres_x(await frames.frames(binaries, path, 10.0, W, H, tmp_path))
     assert frames.share_in_middle_third(centres, W) >= 0.9
     assert env.temp_files() == []
+
+
+async def test_a_face_detector_that_dies_fails_the_job_readably(
+    engine: AsyncEngine, tmp_path: Path, long_face_video: bytes
+) -> None:
+    """Killed mid-job: the job fails with a message written for the user, no clip, no
+    temp files, no FFmpeg left decoding for it."""
+    async with open_env(engine, tmp_path, job_max_attempts=1) as env:
+        user = await env.api.new_user()
+        project_id = await env.project_with_video(user, long_face_video)
+        framing = {"variantCount": 1, "clipSeconds": 15.0, "aspect": "R9_16", "reframe": "FACE"}
+        job = await env.start(user, GENERATE, {"p": project_id, "input": framing})
+        deadline = time.monotonic() + 60
+        while not (detectors := children_running("editai.reframe.faces")):
+            assert time.monotonic() < deadline, "face detection never started"
+            await asyncio.sleep(0.02)
+        (detector,) = detectors
+        os.kill(detector, signal.SIGKILL)
+        run = await env.wait(user, job["id"], within=30)
+        assert run.job["status"] == "FAILED", run.job
+        assert run.job["error"] == "Face detection stopped unexpectedly (exit code -9)"
+        assert await _clips(env, user, project_id) == []
+        assert env.temp_files() == []
+        assert children_running("editai.reframe.faces") == []

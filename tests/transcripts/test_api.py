@@ -4,6 +4,8 @@ real FFmpeg and the real model on known speech (tests/transcripts/speech.py)."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -226,3 +228,22 @@ async def test_local_analysis_transcribes_and_clips_start_and_end_at_pauses(
     edges = sorted((c["startSeconds"], c["endSeconds"]) for c in clips)
     print(f"\nclips {edges}, known pauses {speech.pauses}")
     assert edges[0][1] <= edges[1][0]  # no overlap
+
+
+async def test_a_transcriber_that_dies_fails_the_job_readably(
+    engine: AsyncEngine, tmp_path: Path, speech: SpeechSpec
+) -> None:
+    """Killed mid-job (the OOM killer, say): the job fails with a message written for the
+    user, not a masked internal error, and leaves no transcript and no temp files."""
+    async with open_env(engine, tmp_path, worker_poll_seconds=0.2, job_max_attempts=1) as env:
+        user = await env.api.new_user()
+        project_id = await env.project_with_video(user, speech.path.read_bytes(), "Speech")
+        job = await env.start(user, TRANSCRIBE, {"p": project_id})
+        os.kill(await running_transcriber(env, project_id, job["id"]), signal.SIGKILL)
+        run = await env.wait(user, job["id"])
+        assert run.job["status"] == "FAILED", run.job
+        assert run.job["error"] == (
+            "Transcription failed: the transcriber stopped unexpectedly (exit code -9)"
+        )
+        assert await transcript_of(user, project_id) is None
+        assert env.temp_files() == []

@@ -21,6 +21,7 @@ from typing import TypeVar
 
 from sqlalchemy import select
 
+from editai.child_processes import ChildFailed
 from editai.db.connection_health import is_connection_lost, retry_on_connection_loss
 from editai.integrations.errors import ProviderError
 from editai.jobs.events import Channel, JobEvent
@@ -446,5 +447,7 @@ def _readable(exc: Exception) -> str:
     if isinstance(exc, ProviderError):  # written to be shown: no keys, no bodies
         return exc.message
     if isinstance(exc, StorageUnavailable):  # written to be shown: no keys, no secrets
+        return str(exc)
+    if isinstance(exc, ChildFailed):  # written to be shown: stderr went to the log
         return str(exc)
     return f"Internal error while running the job ({type(exc).__name__})"

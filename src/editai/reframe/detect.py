@@ -27,7 +27,7 @@ from typing import Any
 
 import ffmpeg
 
-from editai.child_processes import start_child, stop_child
+from editai.child_processes import ChildFailed, start_child, stop_child
 from editai.logging import get_logger
 from editai.media.analysis import (
     SCENE_THRESHOLD,
@@ -45,7 +45,7 @@ ANALYSIS_WIDTH = 640
 SAMPLE_FPS = 3.0
 
 
-class FaceDetectionError(RuntimeError):
+class FaceDetectionError(ChildFailed):
     """The detector child failed. ``detail`` is the end of its stderr (for logs)."""
 
     def __init__(self, message: str, detail: str = "") -> None:
@@ -151,14 +151,17 @@ async def detect_faces(
         _discard(cuts_file)
         raise
     try:
+        # The detector first: when it dies, the decoder writing to it fails too (EPIPE).
+        if child_code != 0:
+            detail = "\n".join(child_err)
+            log.warning("face detection failed", returncode=child_code, stderr=detail[-2000:])
+            raise FaceDetectionError(
+                f"Face detection stopped unexpectedly (exit code {child_code})", detail
+            )
         if decoder_code != 0:
             detail = "\n".join(decoder_err)
             log.warning("reframe decode failed", returncode=decoder_code, stderr=detail[-2000:])
             raise FFmpegError(f"ffmpeg exited with code {decoder_code}", detail)
-        if child_code != 0:
-            detail = "\n".join(child_err)
-            log.warning("face detection failed", returncode=child_code, stderr=detail[-2000:])
-            raise FaceDetectionError(f"face detection exited with code {child_code}", detail)
         text = await asyncio.to_thread(_read_text, cuts_file)
     finally:
         _discard(cuts_file)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from editai.child_processes import start_child, stop_child
+from editai.child_processes import ChildFailed, start_child, stop_child
 from editai.logging import get_logger
 from editai.media.ffmpeg import lower_priority
 from editai.transcripts import whisper_child
@@ -32,7 +32,7 @@ log = get_logger(__name__)
 Progress = Callable[[float], Awaitable[None]]
 
 
-class TranscriptionError(RuntimeError):
+class TranscriptionError(ChildFailed):
     """The transcriber failed; the message is readable (it ends up on the job)."""
 
 
@@ -121,6 +121,8 @@ async def transcribe_audio(
                 continue
             if event.get("type") == "error":
                 error = str(event.get("message") or "unknown error")
+                if event.get("detail"):
+                    log.warning("transcriber error", detail=str(event["detail"])[:2000])
             elif event.get("type") == "done":
                 done = True
             progress = _apply(event, result)
@@ -135,8 +137,10 @@ async def transcribe_audio(
     if code == whisper_child.EXIT_MODEL:
         raise ModelUnavailableError(error or "the transcription model is not available")
     if code != 0 or not done:
-        detail = error or (list(stderr_lines)[-1:] or [f"exit code {code}"])[0]
         log.warning("transcriber failed", returncode=code, stderr="\n".join(stderr_lines)[-2000:])
+        # The child's own error event is written to be shown; its stderr (paths, a
+        # traceback) is for the log only.
+        detail = error or f"the transcriber stopped unexpectedly (exit code {code})"
         raise TranscriptionError(f"Transcription failed: {detail[:300]}")
     result.words.sort(key=lambda w: (w.start, w.end))
     return result

@@ -121,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
         _emit({"type": "error", "message": str(exc)})
         return EXIT_MODEL
     except Exception as exc:  # reported to the parent, which fails the job with it
-        _emit({"type": "error", "message": f"{type(exc).__name__}: {exc}"})
+        # The message is shown on the job; the detail (paths, say) only goes to the log.
+        name = type(exc).__name__
+        _emit({"type": "error", "message": f"the transcriber failed ({name})", "detail": str(exc)})
         return EXIT_FAILED
     return EXIT_OK
 
