@@ -9,14 +9,12 @@ the entered profile's rows, and nothing when no profile was entered.
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from editai.auth.tokens import mint_token
@@ -25,6 +23,7 @@ from editai.profiles.repository import AccountRepository
 from editai.settings import Settings
 from tests.api import Api
 from tests.conftest import make_settings
+from tests.statements import recorded_statements
 
 if TYPE_CHECKING:  # imported, the class would be collected as a test
     from tests.api import TestUser
@@ -131,27 +130,14 @@ async def test_only_a_users_session_enters_a_profile(sessions: SessionFactory) -
     await session.close()
 
 
-@contextlib.contextmanager
-def _statements(engine: AsyncEngine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
-        statements.append(" ".join(statement.split())[:80])
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
-
-
 async def test_a_request_runs_the_lookup_and_its_reads_in_one_transaction(
     api: Api, pg_engine: AsyncEngine
 ) -> None:
     user, _, _ = await _user_with_two_profiles(api)
-    with _statements(pg_engine) as statements:
+    with recorded_statements(pg_engine) as sent:
         data = (await user.gql("{ projects { edges { node { name } } } }")).ok()
     assert [e["node"]["name"] for e in data["projects"]["edges"]] == ["in-default"]
+    statements = [" ".join(statement.split())[:80] for statement in sent]
     # No X-Profile-Id: the lookup (which also sets role and app.*), then the page.
     assert len(statements) == 2, statements
     assert statements[0].startswith("WITH found AS"), statements
@@ -162,9 +148,10 @@ async def test_a_named_profile_is_checked_on_begin_with_no_statement_of_its_own(
     api: Api, pg_engine: AsyncEngine
 ) -> None:
     user, _, second = await _user_with_two_profiles(api)
-    with _statements(pg_engine) as statements:
+    with recorded_statements(pg_engine) as sent:
         data = (await user.gql("{ projects { edges { node { name } } } }", profile_id=second)).ok()
     assert [e["node"]["name"] for e in data["projects"]["edges"]] == ["in-second"]
+    statements = [" ".join(statement.split())[:80] for statement in sent]
     # X-Profile-Id: the check and the scope rode on BEGIN (db/scope_on_begin.py); the page
     # is the only statement.
     assert len(statements) == 1, statements

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -31,6 +29,7 @@ from editai.db.scope_on_begin import (
 from editai.db.tenancy import SessionFactory
 from tests.conftest import make_settings
 from tests.db.world import World, create_world
+from tests.statements import recorded_statements
 
 pytestmark = pytest.mark.postgres
 
@@ -72,26 +71,12 @@ async def _driver_log(engine: AsyncEngine) -> list[str]:
     return sent
 
 
-@contextmanager
-def _statements(engine: AsyncEngine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(*args: Any) -> None:
-        seen.append(args[2])
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
-
-
 async def test_scope_is_sent_with_begin_and_rls_sees_it_from_the_first_statement(
     one_connection: AsyncEngine, tenant_role: str, world: World
 ) -> None:
     sessions = SessionFactory(one_connection, tenant_role)
     sent = await _driver_log(one_connection)
-    with _statements(one_connection) as statements:
+    with recorded_statements(one_connection) as statements:
         async with sessions.tenant(world.a.profile_id, world.a.user_id) as session:
             row = (await session.execute(_WHO)).one()
             ids = (await session.scalars(text("SELECT id FROM projects"))).all()
@@ -191,7 +176,7 @@ async def test_a_named_profile_is_checked_on_begin_and_rls_sees_it_at_once(
 ) -> None:
     sessions = SessionFactory(one_connection, tenant_role)
     sent = await _driver_log(one_connection)
-    with _statements(one_connection) as statements:
+    with recorded_statements(one_connection) as statements:
         async with sessions.user_in_named_profile(world.a.user_id, world.a2.profile_id) as session:
             connection = await session.connection()
             await begin_now(connection)

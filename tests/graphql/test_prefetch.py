@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from editai.clips.models import Clip
@@ -29,6 +28,7 @@ from editai.settings import Settings
 from tests.api import Api
 from tests.api import TestUser as ApiUser
 from tests.conftest import make_settings
+from tests.statements import recorded_statements
 
 NESTED = """{ projects(first: 20) { edges { node { id name
     clips(first: 2) { edges { node { id startSeconds status } } pageInfo { hasNextPage } }
@@ -107,21 +107,6 @@ def settings(engine: AsyncEngine, run_dir: Path) -> Settings:
 
 
 @contextlib.contextmanager
-def counted_statements(engine: AsyncEngine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.split(None, 1)[0].upper() not in {"BEGIN", "COMMIT", "ROLLBACK"}:
-            statements.append(statement)  # SQLite's transaction per read block aside
-
-    event.listen(engine.sync_engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", count)
-
-
-@contextlib.contextmanager
 def counted_tasks() -> Iterator[list[asyncio.Task[Any]]]:
     loop = asyncio.get_running_loop()
     tasks: list[asyncio.Task[Any]] = []
@@ -169,7 +154,7 @@ async def test_the_same_bytes_with_and_without_the_head_start(
     answers, counts = [], []
     for enabled in (True, False):
         monkeypatch.setattr(prefetch, "ENABLED", enabled)
-        with counted_statements(engine) as statements:
+        with recorded_statements(engine, transactions=False) as statements:
             answers.append(await _raw(user, query, variables))
         counts.append(len(statements))
     assert answers[0] == answers[1], name
@@ -187,9 +172,9 @@ async def test_what_the_query_skips_is_not_loaded(
 ) -> None:
     user = await _seed(api, sessions, projects=2)
     query, _ = DOCUMENTS["directives"]
-    with counted_statements(engine) as skipped:
+    with recorded_statements(engine, transactions=False) as skipped:
         await _raw(user, query, {"skip": True})
-    with counted_statements(engine) as included:
+    with recorded_statements(engine, transactions=False) as included:
         await _raw(user, query, {"skip": False})
     assert not any("clips" in s.lower() for s in skipped)
     assert not any("segments" in s.lower() for s in skipped + included)

@@ -16,19 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.applications import Starlette
 
 from editai.media.binaries import Binaries, find_binaries
-from editai.media.storage import LocalStore, MediaStorage
 from editai.projects.models import Project
-from editai.runtime import Runtime
-from editai.settings import Settings
-from tests.api import Api, GraphQLResult, TestUser
-from tests.conftest import make_settings, running_app
+from tests.api import GraphQLResult, TestUser
+from tests.app_env import AppEnv, serving
+from tests.conftest import make_settings
 from tests.filesystem import files_under
 
 UPLOAD = """
@@ -143,28 +139,7 @@ async def samples(tmp_path_factory: pytest.TempPathFactory) -> Samples:
 
 
 @dataclass
-class Env:
-    app: Starlette
-    client: httpx.AsyncClient
-    api: Api
-    settings: Settings
-
-    @property
-    def runtime(self) -> Runtime:
-        runtime: Runtime = self.app.state.runtime
-        return runtime
-
-    @property
-    def storage(self) -> MediaStorage:
-        return self.runtime.storage
-
-    @property
-    def local(self) -> LocalStore:
-        """The filesystem backend these tests run on (its paths, its signed URLs)."""
-        store = self.runtime.storage.local
-        assert store is not None
-        return store
-
+class Env(AppEnv):
     async def upload(
         self,
         user: TestUser,
@@ -187,9 +162,6 @@ class Env:
         assert row is not None
         return row
 
-    def media_files(self) -> list[Path]:
-        return files_under(self.settings.media_dir)
-
     def upload_temp_files(self) -> list[Path]:
         return files_under(self.storage.upload_temp_dir())
 
@@ -207,10 +179,8 @@ def make_env(engine: AsyncEngine, tmp_path: Path) -> EnvFactory:
         data_dir = tmp_path / f"app{next(counter)}"
         url = engine.url.render_as_string(hide_password=False)
         settings = make_settings(data_dir, url, **overrides)
-        async with running_app(settings, engine) as app:
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-                yield Env(app, c, Api(c, settings), settings)
+        async with serving(settings, engine, Env) as env:
+            yield env
 
     return running
 

@@ -16,21 +16,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.applications import Starlette
 
 from editai.clips.models import Clip
 from editai.jobs.models import Job
+from editai.jobs.worker import Worker
 from editai.media.binaries import Binaries
 from editai.media.ffmpeg import run_ffmpeg
-from editai.media.storage import LocalStore, MediaStorage
-from editai.runtime import Runtime
-from editai.settings import Settings
-from tests.api import Api, GraphQLResult, TestUser
-from tests.conftest import make_settings, running_app
+from tests.api import GraphQLResult, TestUser
+from tests.app_env import AppEnv, serving
+from tests.conftest import make_settings
 from tests.filesystem import files_under
 from tests.media.videos import Spec
 from tests.pipeline.videos import PIPELINE, make_pipeline_video
@@ -91,31 +88,7 @@ class JobRun:
 
 
 @dataclass
-class Env:
-    app: Starlette
-    client: httpx.AsyncClient
-    api: Api
-    settings: Settings
-
-    @property
-    def runtime(self) -> Runtime:
-        runtime: Runtime = self.app.state.runtime
-        return runtime
-
-    @property
-    def storage(self) -> MediaStorage:
-        return self.runtime.storage
-
-    @property
-    def local(self) -> LocalStore:
-        """The filesystem backend these tests run on (its paths, its signed URLs)."""
-        store = self.runtime.storage.local
-        assert store is not None
-        return store
-
-    def media_files(self) -> list[Path]:
-        return files_under(self.settings.media_dir)
-
+class Env(AppEnv):
     def temp_files(self) -> list[Path]:
         return files_under(self.settings.temp_root)
 
@@ -129,6 +102,16 @@ class Env:
         )  # fmt: skip
         assert uploaded.ok()["uploadSourceVideo"]["sourceVideo"] is not None
         return project_id
+
+    @asynccontextmanager
+    async def worker_running(self) -> AsyncIterator[Worker]:
+        """For an app without the embedded worker: a worker while the block runs."""
+        worker = Worker(self.runtime)
+        await worker.start()
+        try:
+            yield worker
+        finally:
+            await worker.stop()
 
     async def start(
         self,
@@ -219,10 +202,8 @@ async def open_env(engine: AsyncEngine, tmp_path: Path, **overrides: object) -> 
     """
     url = engine.url.render_as_string(hide_password=False)
     settings = make_settings(tmp_path / "app", url, **{"worker_poll_seconds": 0.5, **overrides})
-    async with running_app(settings, engine) as app:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield Env(app, client, Api(client, settings), settings)
+    async with serving(settings, engine, Env) as env:
+        yield env
 
 
 @pytest.fixture

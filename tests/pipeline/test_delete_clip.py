@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from editai.jobs.worker import Worker
 from tests.api import TestUser as User  # aliased: pytest would try to collect it
 from tests.pipeline.conftest import EXPORT, Env, expect, open_env
 from tests.pipeline.test_update_clip import UPDATE
@@ -115,12 +114,8 @@ async def test_deleting_a_clip_cancels_its_own_jobs_only(
     # No embedded worker: the jobs stay QUEUED until the test runs one.
     async with open_env(engine, tmp_path, embedded_worker=False) as env:
         user = await env.api.new_user()
-        worker = Worker(env.runtime)
-        await worker.start()
-        try:
+        async with env.worker_running():
             kept, doomed = await make_clips(env, user, video)
-        finally:
-            await worker.stop()
 
         def trim(clip: dict[str, Any]) -> dict[str, Any]:
             edges = {"startSeconds": clip["startSeconds"], "endSeconds": clip["endSeconds"] - 0.5}
@@ -138,13 +133,9 @@ async def test_deleting_a_clip_cancels_its_own_jobs_only(
 
         rows = [await env.job_row(j["id"]) for j in jobs]
         assert [r.status.value for r in rows] == ["CANCELLED", "CANCELLED", "QUEUED", "QUEUED"]
-        worker = Worker(env.runtime)
-        await worker.start()
-        try:
+        async with env.worker_running():
             both = await env.wait(user, export_both["id"])
             kept_recut = await env.wait(user, recut_kept["id"])
-        finally:
-            await worker.stop()
         assert both.job["status"] == "SUCCEEDED", both.job
         assert both.job["result"] == {"exported_clip_ids": [kept["id"]]}
         assert kept_recut.job["status"] == "SUCCEEDED", kept_recut.job

@@ -19,7 +19,6 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from editai.clips.captions import TRANSCRIPT_GONE
-from editai.jobs.worker import Worker
 from editai.media.binaries import Binaries
 from editai.transcripts.repository import TranscriptRepository
 from tests.api import GraphQLResult
@@ -215,12 +214,8 @@ async def test_transcript_deleted_before_the_job_runs_fails_readably(
 ) -> None:
     async with open_env(engine, tmp_path, embedded_worker=False) as env:
         user = await env.api.new_user()
-        worker = Worker(env.runtime)
-        await worker.start()
-        try:
+        async with env.worker_running():
             project_id, clip = await one_clip(env, user, black)
-        finally:
-            await worker.stop()
         await add_transcript(env, user, project_id, [("word", clip["startSeconds"] + 1, 99.0)])
         job = await env.start(user, EXPORT, export_vars(clip["id"], {"source": "TRANSCRIPT"}))
         assert job["status"] == "QUEUED"
@@ -228,12 +223,8 @@ async def test_transcript_deleted_before_the_job_runs_fails_readably(
         async with env.runtime.sessions.tenant_transaction(profile, None) as session:
             assert await TranscriptRepository(session).delete_for_project(uuid.UUID(project_id))
 
-        worker = Worker(env.runtime)
-        await worker.start()
-        try:
+        async with env.worker_running():
             run = await env.wait(user, job["id"])
-        finally:
-            await worker.stop()
         assert run.job["status"] == "FAILED"
         assert run.job["error"] == TRANSCRIPT_GONE
         assert run.job["attempts"] == 1  # a permanent failure: not retried

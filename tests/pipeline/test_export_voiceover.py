@@ -20,7 +20,6 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from editai.clips.tasks import VOICEOVER_GONE
-from editai.jobs.worker import Worker
 from editai.media.binaries import Binaries
 from editai.media.ffmpeg import run_ffmpeg
 from editai.media.voiceover_mix import ATTACK_SECONDS, RELEASE_SECONDS
@@ -222,12 +221,8 @@ async def test_voiceover_deleted_before_the_job_runs_fails_readably(
 ) -> None:
     async with open_env(engine, tmp_path, embedded_worker=False) as env:
         user = await env.api.new_user()
-        worker = Worker(env.runtime)
-        await worker.start()
-        try:
+        async with env.worker_running():
             project_id, clip = await one_clip(env, user, videos[PIPELINE.name])
-        finally:
-            await worker.stop()
         voice = await add_voiceover(env, binaries, user.default_profile_id, project_id)
         job = await env.start(
             user, EXPORT, {"ids": [clip["id"]], "input": {"height": 240, "voiceoverId": voice.id}}
@@ -239,12 +234,8 @@ async def test_voiceover_deleted_before_the_job_runs_fails_readably(
             await session.execute(delete(Voiceover).where(Voiceover.id == uuid.UUID(voice.id)))
         await env.storage.remove_file(env.local.relative(voice.path))
 
-        worker = Worker(env.runtime)
-        await worker.start()
-        try:
+        async with env.worker_running():
             run = await env.wait(user, job["id"])
-        finally:
-            await worker.stop()
         assert run.job["status"] == "FAILED"
         assert run.job["error"] == VOICEOVER_GONE
         assert run.job["attempts"] == 1  # a permanent failure: not retried

@@ -41,6 +41,16 @@ async def _clips(env: Env, user: Any, project_id: str) -> list[dict[str, Any]]:
     return [edge["node"] for edge in data["project"]["clips"]["edges"]]
 
 
+async def running_detector(within: float = 60.0) -> int:
+    """The pid of the face detector child, once one runs (the worker runs in this process)."""
+    deadline = time.monotonic() + within
+    while not (detectors := children_running("editai.reframe.faces")):
+        assert time.monotonic() < deadline, "face detection never started"
+        await asyncio.sleep(0.02)
+    (detector,) = detectors
+    return detector
+
+
 async def test_generate_raw_clips_follows_the_face(
     env: Env, face_videos: dict[str, Path], binaries: Binaries, tmp_path: Path
 ) -> None:
@@ -100,11 +110,7 @@ async def test_cancel_during_face_detection_stops_it_within_a_second(
     project_id = await env.project_with_video(user, long_face_video)
     framing = {"variantCount": 1, "clipSeconds": 15.0, "aspect": "R9_16", "reframe": "FACE"}
     job = await env.start(user, GENERATE, {"p": project_id, "input": framing})
-    deadline = time.monotonic() + 60
-    while not (detectors := children_running("editai.reframe.faces")):
-        assert time.monotonic() < deadline, "face detection never started"
-        await asyncio.sleep(0.02)
-    (detector,) = detectors
+    detector = await running_detector()
     # The detector and the FFmpeg decoding for it (the worker runs in this process).
     watches = [ProcessExit(pid) for pid in [detector, *children_running(binaries.ffmpeg)]]
     assert len(watches) == 2
@@ -160,11 +166,7 @@ async def test_a_face_detector_that_dies_fails_the_job_readably(
         project_id = await env.project_with_video(user, long_face_video)
         framing = {"variantCount": 1, "clipSeconds": 15.0, "aspect": "R9_16", "reframe": "FACE"}
         job = await env.start(user, GENERATE, {"p": project_id, "input": framing})
-        deadline = time.monotonic() + 60
-        while not (detectors := children_running("editai.reframe.faces")):
-            assert time.monotonic() < deadline, "face detection never started"
-            await asyncio.sleep(0.02)
-        (detector,) = detectors
+        detector = await running_detector()
         os.kill(detector, signal.SIGKILL)
         run = await env.wait(user, job["id"], within=30)
         assert run.job["status"] == "FAILED", run.job

@@ -13,12 +13,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.api import Api
-from tests.conftest import make_settings, running_app
+from tests.app_env import serving
+from tests.conftest import make_settings
 from tests.databases import in_ci
 from tests.pipeline.conftest import Env, videos
 from tests.s3.client import sync_client
@@ -97,10 +96,8 @@ async def open_s3_env(
     url = engine.url.render_as_string(hide_password=False)
     values = {"worker_poll_seconds": 0.5, **s3_settings(store, bucket), **overrides}
     settings = make_settings(tmp_path / "app", url, **values)
-    async with running_app(settings, engine) as app:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield Env(app, client, Api(client, settings), settings)
+    async with serving(settings, engine, Env) as env:
+        yield env
 
 
 @pytest.fixture

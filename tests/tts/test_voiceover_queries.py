@@ -3,37 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from editai.db.tenancy import SessionFactory
 from editai.tts.models import Voiceover
 from tests.api import Api
+from tests.statements import recorded_statements
 
 PAGE = """
 { projects(first: 10) { edges { node { id voiceovers {
   id text provider voiceId words { text startSeconds endSeconds } downloadUrl
 } } } } }
 """
-
-
-@contextmanager
-def statements(engine: AsyncEngine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(*args: Any) -> None:
-        seen.append(str(args[2]))
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
 async def test_voiceovers_of_a_page_of_projects_in_one_query(
@@ -64,7 +47,7 @@ async def test_voiceovers_of_a_page_of_projects_in_one_query(
                 session.add(row)
                 expected.setdefault(project, []).insert(0, str(row.id))
 
-    with statements(engine) as seen:
+    with recorded_statements(engine) as seen:
         data = (await user.gql(PAGE)).ok()
     got = {e["node"]["id"]: e["node"]["voiceovers"] for e in data["projects"]["edges"]}
     assert {p: [v["id"] for v in vs] for p, vs in got.items()} == expected  # newest first
