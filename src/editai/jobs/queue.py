@@ -9,7 +9,7 @@ order jobs/claims.py picks: fair across profiles, with an optional per-profile c
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -336,3 +336,11 @@ class JobQueue:
                 select(func.min(Job.run_after)).where(Job.status == JobStatus.QUEUED)
             )
             return value
+
+    async def running_among(self, job_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of ``job_ids`` some worker is running now."""
+        async with self.sessions.system_transaction() as session:
+            rows = await session.scalars(
+                select(Job.id).where(Job.status == JobStatus.RUNNING, Job.id.in_(list(job_ids)))
+            )
+            return set(rows.all())

@@ -10,27 +10,21 @@ import asyncio
 import contextlib
 import functools
 import os
-import shutil
-import signal
 import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import select
-
-from editai.child_processes import ChildFailed
 from editai.db.connection_health import is_connection_lost, retry_on_connection_loss
 from editai.integrations.errors import ProviderError
 from editai.jobs.events import Channel, JobEvent
-from editai.jobs.models import Job, JobStatus
+from editai.jobs.failures import log_failure, readable
+from editai.jobs.models import JobStatus
 from editai.jobs.queue import BeforeCommit, ClaimedJob
 from editai.jobs.registry import JobContext, JobFailedError, TaskHandler, handlers
+from editai.jobs.temp_dirs import fresh_dir, remove_job_dir, sweep_dead_job_dirs
 from editai.logging import bound_context, get_logger
-from editai.media.ffmpeg import FFmpegError
-from editai.media.storage import StorageUnavailable
 from editai.metrics import observe_job
 from editai.runtime import Runtime
 
@@ -121,7 +115,7 @@ class Worker:
                     if requeued:
                         log.warning("stale jobs recovered", job_ids=[str(j) for j in requeued])
                 except Exception as exc:
-                    _log_failure("stale job sweep failed", exc)
+                    log_failure("stale job sweep failed", exc)
             kinds = set(self.handlers)
             while len(self._running) < self.concurrency:
                 try:
@@ -133,7 +127,7 @@ class Worker:
                         within=CLAIM_RETRY_SECONDS,
                     )
                 except Exception as exc:
-                    _log_failure("job claim failed", exc)
+                    log_failure("job claim failed", exc)
                     job = None
                 if job is None:
                     break
@@ -172,11 +166,11 @@ class Worker:
             # confirmed ours and before anyone can see it finished or claim it again. A job
             # taken over (we looked dead) leaves the dir alone: it is the new owner's now.
             def clear_temp() -> Awaitable[None]:
-                return asyncio.to_thread(_remove_job_dir, temp_dir)
+                return asyncio.to_thread(remove_job_dir, temp_dir)
 
             started, outcome = time.monotonic(), "handed_back"
             try:
-                stray = await asyncio.to_thread(_fresh_dir, temp_dir)
+                stray = await asyncio.to_thread(fresh_dir, temp_dir)
                 if stray:
                     log.warning("killed processes of an earlier attempt", pids=stray)
                 context = JobContext(job, self.runtime, temp_dir, self._progress_reporter(job))
@@ -225,7 +219,7 @@ class Worker:
                         self.queue.fail,
                         job.id,
                         self.worker_id,
-                        _readable(exc),
+                        readable(exc),
                         retry=not (isinstance(exc, ProviderError) and not exc.retryable),
                         base_seconds=self.settings.job_retry_base_seconds,
                         before_commit=clear_temp,
@@ -284,7 +278,7 @@ class Worker:
                 within=CLAIM_RETRY_SECONDS,
             )
         except Exception as exc:
-            _log_failure("could not hand the job back (it is re-queued once stale)", exc)
+            log_failure("could not hand the job back (it is re-queued once stale)", exc)
 
     async def _heartbeat(self, job: ClaimedJob) -> None:
         while True:
@@ -297,7 +291,7 @@ class Worker:
                     within=self.settings.job_heartbeat_seconds,
                 )
             except Exception as exc:
-                _log_failure("heartbeat failed", exc)
+                log_failure("heartbeat failed", exc)
                 continue
             if cancel or not ours:
                 # Cancelled by a user (or taken over after we looked dead): stop now.
@@ -329,125 +323,4 @@ class Worker:
 
     async def sweep_temp_dirs(self) -> None:
         """Start-up: remove temp dirs of jobs no worker is running any more."""
-        root = self.runtime.storage.temp_root
-        if not root.exists():
-            return
-        candidates = await asyncio.to_thread(_job_dirs, root)
-        if not candidates:
-            return
-        async with self.runtime.sessions.system_transaction() as session:
-            running = set(
-                (
-                    await session.scalars(
-                        select(Job.id).where(
-                            Job.status == JobStatus.RUNNING,
-                            Job.id.in_(list(candidates)),
-                        )
-                    )
-                ).all()
-            )
-        dead = [path for job_id, path in candidates.items() if job_id not in running]
-        for path in dead:
-            stray = await asyncio.to_thread(_kill_strays, path)
-            if stray:
-                log.warning("killed processes of a dead job", job_id=path.name, pids=stray)
-            await asyncio.to_thread(shutil.rmtree, path, True)
-        if dead:
-            log.info("swept temp dirs of dead jobs", count=len(dead))
-
-
-def _fresh_dir(path: Path) -> list[int]:
-    """A re-run (after a crash) starts from nothing: tasks write here, then move into place.
-
-    A leftover dir means an earlier attempt on this machine never cleaned up: its worker
-    was killed (SIGKILL, OOM) or lost the job. Its FFmpeg leads its own process group, so
-    it outlived that worker and would keep writing here: killed first.
-    """
-    stray = _kill_strays(path) if path.exists() else []
-    shutil.rmtree(path, ignore_errors=True)
-    for _ in range(3):  # the project dir may vanish under us: another job just removed it
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-            break
-        except FileNotFoundError:
-            continue
-    else:
-        path.mkdir(parents=True, exist_ok=True)
-    return stray
-
-
-def _remove_job_dir(path: Path) -> None:
-    """The job's dir, and its project's dir once no other job of the project uses it."""
-    shutil.rmtree(path, ignore_errors=True)
-    with contextlib.suppress(OSError):  # not empty: another job of the project is running
-        path.parent.rmdir()
-
-
-def _kill_strays(job_dir: Path) -> list[int]:
-    """SIGKILL the process groups of processes whose command line names ``job_dir``.
-
-    Only an earlier attempt of the job writes into its temp dir: its FFmpeg, orphaned when
-    its worker died (the kernel does not kill a dead parent's children). Linux (/proc).
-    """
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return []
-    marker = str(job_dir)
-    inside = marker + os.sep
-    me = os.getpid()
-    killed: list[int] = []
-    for entry in os.scandir(proc):
-        if not entry.name.isdigit() or int(entry.name) == me:
-            continue
-        try:
-            with open(os.path.join(entry.path, "cmdline"), "rb") as f:
-                args = f.read().decode(errors="replace").split("\0")
-        except OSError:
-            continue
-        if not any(arg == marker or inside in arg for arg in args):
-            continue
-        pid = int(entry.name)
-        try:
-            if os.getpgid(pid) == pid:  # FFmpeg leads its group: take what it spawned too
-                os.killpg(pid, signal.SIGKILL)
-            else:
-                os.kill(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            continue
-        killed.append(pid)
-    return killed
-
-
-def _job_dirs(root: Path) -> dict[uuid.UUID, Path]:
-    found: dict[uuid.UUID, Path] = {}
-    for project_dir in root.iterdir():
-        if not project_dir.is_dir() or project_dir.name == "uploads":
-            continue
-        for job_dir in project_dir.iterdir():
-            try:
-                found[uuid.UUID(job_dir.name)] = job_dir
-            except ValueError:
-                continue
-    return found
-
-
-def _log_failure(message: str, exc: Exception) -> None:
-    """A lost database (still lost after the retries) is a WARNING; anything else a bug."""
-    if is_connection_lost(exc):
-        log.warning(
-            message, reason="database connection lost", error=f"{type(exc).__name__}: {exc}"
-        )
-    else:
-        log.error(message, exc_info=exc)
-
-
-def _readable(exc: Exception) -> str:
-    if isinstance(exc, FFmpegError):
-        return f"FFmpeg failed: {exc}"
-    if isinstance(exc, ProviderError):  # written to be shown: no keys, no bodies
-        return exc.message
-    if isinstance(exc, StorageUnavailable):  # written to be shown: no keys, no secrets
-        return str(exc)
-    if isinstance(exc, ChildFailed):  # written to be shown: stderr went to the log
-        return str(exc)
-    return f"Internal error while running the job ({type(exc).__name__})"
+        await sweep_dead_job_dirs(self.runtime.storage.temp_root, self.queue)
