@@ -49,6 +49,7 @@ from _common import (
     seed_user,
     sessions_for,
 )
+from _worker import serve_worker
 from editai.runtime import Runtime
 
 WORKERS = 2
@@ -60,11 +61,7 @@ KIND = "EXPORT_CLIPS"
 
 def run_worker(args: argparse.Namespace) -> None:
     """Child process: a Worker of one slot whose handler sleeps, until SIGTERM."""
-    import editai.db.models  # noqa: F401 - every mapper registered
-    from editai.db.engine import create_engine
     from editai.jobs.registry import JobContext, JobResult
-    from editai.jobs.worker import Worker
-    from editai.runtime import Runtime
 
     quiet_logs()
     settings = make_settings(
@@ -79,24 +76,7 @@ def run_worker(args: argparse.Namespace) -> None:
         await asyncio.sleep(args.job_seconds)
         return {}
 
-    async def main() -> None:
-        runtime = Runtime(settings, create_engine(settings))
-        settings.temp_root.mkdir(parents=True, exist_ok=True)
-        await runtime.events.start()
-        worker = Worker(runtime, concurrency=1, task_handlers={KIND: short_job})
-        stop = asyncio.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-        await worker.start()
-        print("READY", flush=True)
-        try:
-            await stop.wait()
-        finally:
-            await worker.stop()
-            await runtime.events.stop()
-            await runtime.engine.dispose()
-
-    asyncio.run(main())
+    serve_worker(settings, KIND, short_job)
 
 
 def start_workers(

@@ -48,6 +48,7 @@ from _common import (
     seed_user,
     sessions_for,
 )
+from _worker import serve_worker
 
 TARGET_P50_MS = 50.0
 WARMUP_JOBS = 5
@@ -58,12 +59,8 @@ WARMUP_JOBS = 5
 
 def run_worker(database_url: str, data_dir: Path, poll: float) -> None:
     """Child process: a Worker with a trivial handler, until SIGTERM."""
-    import editai.db.models  # noqa: F401 - every mapper registered
-    from editai.db.engine import create_engine
     from editai.jobs.models import JobKind
     from editai.jobs.registry import JobContext, JobResult
-    from editai.jobs.worker import Worker
-    from editai.runtime import Runtime
 
     quiet_logs()
     settings = make_settings(
@@ -73,24 +70,7 @@ def run_worker(database_url: str, data_dir: Path, poll: float) -> None:
     async def trivial(_: JobContext) -> JobResult:
         return {"started": time.time()}
 
-    async def main() -> None:
-        runtime = Runtime(settings, create_engine(settings))
-        settings.temp_root.mkdir(parents=True, exist_ok=True)
-        await runtime.events.start()
-        worker = Worker(runtime, concurrency=1, task_handlers={JobKind.EXPORT_CLIPS.value: trivial})
-        stop = asyncio.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-        await worker.start()
-        print("READY", flush=True)
-        try:
-            await stop.wait()
-        finally:
-            await worker.stop()
-            await runtime.events.stop()
-            await runtime.engine.dispose()
-
-    asyncio.run(main())
+    serve_worker(settings, JobKind.EXPORT_CLIPS.value, trivial)
 
 
 def start_worker(database_url: str, tmp: Path, poll: float) -> subprocess.Popen[str]:
